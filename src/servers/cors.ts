@@ -1,0 +1,39 @@
+/**
+ * CORS headers shared by the LoggingServer and the DevServer. Browsers send
+ * events cross-origin, so every answer allows it; a preflight is answered
+ * without touching the app.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+
+export interface CorsOptions {
+  /** `true` reflects the request's Origin (or `*` when there is none); a string is sent as is. Default: `true`. */
+  origin?: true | string
+  /** Access-Control-Max-Age of a preflight, in seconds. Default: 86400. */
+  maxAgeSeconds?: number
+}
+
+export const DEFAULT_CORS_MAX_AGE_SECONDS = 86_400
+const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
+const DEFAULT_ALLOWED_HEADERS = 'Content-Type'
+
+function allowOrigin(headers: IncomingHttpHeaders, options: CorsOptions): string {
+  if (typeof options.origin === 'string') return options.origin
+  return headers.origin ?? '*'
+}
+
+/** Headers for any non-preflight answer. */
+export function corsHeaders(headers: IncomingHttpHeaders, options: CorsOptions = {}): Record<string, string> {
+  const origin = allowOrigin(headers, options)
+  return origin === '*' ? { 'access-control-allow-origin': '*' } : { 'access-control-allow-origin': origin, vary: 'Origin' }
+}
+
+/** Headers for the 204 answer to an OPTIONS preflight. */
+export function preflightHeaders(headers: IncomingHttpHeaders, options: CorsOptions = {}): Record<string, string> {
+  const requested = headers['access-control-request-headers']
+  return {
+    ...corsHeaders(headers, options),
+    'access-control-allow-methods': ALLOWED_METHODS,
+    'access-control-allow-headers': requested && requested.trim() !== '' ? requested : DEFAULT_ALLOWED_HEADERS,
+    'access-control-max-age': String(options.maxAgeSeconds ?? DEFAULT_CORS_MAX_AGE_SECONDS),
+  }
+}

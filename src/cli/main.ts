@@ -7,6 +7,7 @@ import { formatHelp, parseCommandLine, type CliCommand, type CliIo } from './com
 
 /** Subcommands, loaded on demand so `serve` does not pay for the others. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: CliCommand }> }> = {
+  serve: { summary: 'Run the logging daemon: every request, unparsed, into gzipped batches.', load: () => import('./serve.js') },
 }
 
 function topLevelHelp(): string {

@@ -1,0 +1,148 @@
+/**
+ * Turns node:http requests into framed REQ_DATA / REQ_END events, without
+ * parsing anything: each body chunk is logged as it arrives, and the request
+ * line's target, content-type, method, remote IP and a few chosen headers are
+ * logged when it ends.
+ */
+import type { IncomingMessage } from 'node:http'
+import { InvalidOptionError } from '../errors.js'
+import { encodeReqData, encodeReqEnd } from '../formats/batch-v1/encode.js'
+import { RequestOutcome } from '../formats/batch-v1/http-events.js'
+import { clientAddress, IP_MODES, type IpMode, type TrustProxy } from './client-address.js'
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+export const DEFAULT_RECORDED_HEADERS: readonly string[] = ['user-agent', 'referer', 'origin']
+
+export interface CaptureOptions {
+  /** Which X-Forwarded-For entry to believe for the remote IP. Default: false (the socket's address). */
+  trustProxy?: TrustProxy
+  /** Keep, truncate or drop remote IPs. Default: 'full'. */
+  ipMode?: IpMode
+  /** Request headers logged with REQ_END (lower-case names). Default: user-agent, referer, origin. */
+  headers?: readonly string[]
+  /** Body bytes logged per request; standalone answers 413 past it, embedded logs the first part. Default: 1 MiB. */
+  maxBodyBytes?: number
+}
+
+/** What the events go into: the batch writer, or anything with the same shape. */
+export interface FrameWriter<Batch> {
+  append(frame: Uint8Array): Batch
+}
+
+export function normalizeCaptureOptions(options: CaptureOptions): Required<CaptureOptions> {
+  const trustProxy = options.trustProxy ?? false
+  if (typeof trustProxy === 'number' && (!Number.isInteger(trustProxy) || trustProxy < 0)) {
+    throw new InvalidOptionError('trustProxy', `must be true, false or a number of proxy hops, got ${trustProxy}`)
+  }
+  const ipMode = options.ipMode ?? 'full'
+  if (!IP_MODES.includes(ipMode)) throw new InvalidOptionError('ipMode', `must be one of ${IP_MODES.join(', ')}, got ${String(ipMode)}`)
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
+    throw new InvalidOptionError('maxBodyBytes', `must be a non-negative integer, got ${String(maxBodyBytes)}`)
+  }
+  return {
+    trustProxy,
+    ipMode,
+    headers: (options.headers ?? DEFAULT_RECORDED_HEADERS).map((name) => name.toLowerCase()),
+    maxBodyBytes,
+  }
+}
+
+/** One request being logged. */
+export class RecordedRequest<Batch> {
+  readonly reqId: number
+  bodyBytes = 0
+  /** The batch holding the last event written so far. */
+  lastBatch: Batch | undefined
+  private finished = false
+  private readonly ip: string
+
+  constructor(
+    private readonly capture: RequestCapture<Batch>,
+    readonly req: IncomingMessage,
+    reqId: number,
+  ) {
+    this.reqId = reqId
+    // Taken now: the socket may be gone by the time an aborted request ends.
+    this.ip = clientAddress(req, capture.options.trustProxy, capture.options.ipMode)
+  }
+
+  get done(): boolean {
+    return this.finished
+  }
+
+  /** Logs a body chunk. Returns false, logging nothing, once the body would pass maxBodyBytes. */
+  data(chunk: Uint8Array): boolean {
+    if (this.finished) return false
+    if (this.bodyBytes + chunk.byteLength > this.capture.options.maxBodyBytes) return false
+    this.bodyBytes += chunk.byteLength
+    if (chunk.byteLength > 0) this.lastBatch = this.capture.writer.append(encodeReqData(this.reqId, this.capture.now(), chunk))
+    return true
+  }
+
+  /** Logs REQ_END once; later calls do nothing. */
+  end(outcome: RequestOutcome): Batch | undefined {
+    if (this.finished) return this.lastBatch
+    this.finished = true
+    const req = this.req
+    const headers: Record<string, string> = {}
+    for (const name of this.capture.options.headers) {
+      const value = req.headers[name]
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+    }
+    this.lastBatch = this.capture.writer.append(
+      encodeReqEnd({
+        reqId: this.reqId,
+        serverTime: this.capture.now(),
+        ip: this.ip,
+        contentType: req.headers['content-type'] ?? '',
+        path: req.url ?? '',
+        method: req.method ?? '',
+        headers,
+        outcome,
+      }),
+    )
+    return this.lastBatch
+  }
+}
+
+export class RequestCapture<Batch> {
+  readonly options: Required<CaptureOptions>
+  private lastReqId = 0
+
+  constructor(
+    options: CaptureOptions,
+    readonly writer: FrameWriter<Batch>,
+    readonly now: () => number = Date.now,
+  ) {
+    this.options = normalizeCaptureOptions(options)
+  }
+
+  /** Starts logging a request; reqIds count from 1 and are unique within the process. */
+  begin(req: IncomingMessage): RecordedRequest<Batch> {
+    return new RecordedRequest(this, req, ++this.lastReqId)
+  }
+
+  /**
+   * Embedded mode: logs the body as the app reads it, without changing how the
+   * app reads it. Every read path of a Readable (flowing or `read()`) emits
+   * 'data', so watching `emit` sees each chunk exactly once; node dumps an
+   * unread body after the response, which logs it too.
+   */
+  observe(req: IncomingMessage): RecordedRequest<Batch> {
+    const recorded = this.begin(req)
+    let truncated = false
+    const emit = req.emit
+    req.emit = function observedEmit(this: IncomingMessage, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'data') {
+        if (!truncated && !recorded.data(args[0] as Uint8Array)) truncated = true
+      } else if (event === 'end') {
+        recorded.end(truncated ? RequestOutcome.truncated : RequestOutcome.complete)
+      } else if (event === 'close' && !recorded.done) {
+        recorded.end(RequestOutcome.aborted)
+      }
+      return emit.call(this, event, ...args)
+    } as typeof req.emit
+    return recorded
+  }
+}

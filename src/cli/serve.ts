@@ -1,0 +1,73 @@
+/** `logging-system serve`: the standalone logging daemon. */
+import { pino } from 'pino'
+import { DEFAULT_BATCH_SECONDS, DEFAULT_GZIP_LEVEL } from '../batch/batch-writer.js'
+import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RECORDED_HEADERS } from '../capture/request-capture.js'
+import type { IpMode } from '../capture/client-address.js'
+import { CliUsageError } from '../errors.js'
+import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_UNSENT_DIRECTORY, LoggingServer } from '../servers/logging-server.js'
+import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
+import type { CliCommand, FlagSpec } from './command-line.js'
+
+/** The S3 flags, shared with every command that reads or writes a bucket. */
+export const S3_FLAGS: FlagSpec[] = [
+  { name: 's3-bucket', type: 'string', description: 'S3 bucket for batches (excludes --dir).' },
+  { name: 's3-prefix', type: 'string', description: 'Key prefix in front of v1/.' },
+  { name: 's3-endpoint', type: 'string', description: 'S3-compatible endpoint URL (path-style); also AWS_ENDPOINT_URL_S3.' },
+  { name: 's3-region', type: 'string', description: 'AWS region; also AWS_REGION.' },
+]
+
+export const command: CliCommand = {
+  name: 'serve',
+  summary: 'Log every incoming HTTP request, unparsed, as gzipped batches in a directory or S3.',
+  flags: [
+    { name: 'port', type: 'integer', default: 8080, description: 'Port to listen on.' },
+    { name: 'host', type: 'string', default: '0.0.0.0', description: 'Address to listen on.' },
+    { name: 'dir', type: 'string', description: `Directory for batches (default ${DEFAULT_BATCH_DIRECTORY} when no --s3-bucket).` },
+    ...S3_FLAGS,
+    { name: 'batch-seconds', type: 'number', default: DEFAULT_BATCH_SECONDS, description: 'Seal a batch this many seconds after its first event.' },
+    { name: 'max-body-bytes', type: 'integer', default: DEFAULT_MAX_BODY_BYTES, description: 'Larger request bodies get 413.' },
+    { name: 'trust-proxy', type: 'boolean', default: false, description: 'Take the client IP from X-Forwarded-For (left-most entry).' },
+    { name: 'ip-mode', type: 'string', default: 'full', description: 'Remote IPs: full, truncate (/24, /48) or drop.' },
+    { name: 'headers', type: 'string', default: DEFAULT_RECORDED_HEADERS.join(','), description: 'Request headers logged with each request (comma-separated).' },
+    { name: 'gzip-level', type: 'integer', default: DEFAULT_GZIP_LEVEL, description: 'gzip level, 1 (fast) to 9 (small).' },
+    { name: 'close-timeout-ms', type: 'integer', default: DEFAULT_CLOSE_TIMEOUT_MS, description: 'On SIGTERM, time for in-flight requests and the last upload.' },
+    { name: 'unsent-dir', type: 'string', default: DEFAULT_UNSENT_DIRECTORY, description: 'Where batches go that the sink did not take by the close deadline.' },
+    { name: 'log-level', type: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, silent).' },
+  ],
+  async run({ values }, io) {
+    if (values['dir'] !== undefined && values['s3-bucket'] !== undefined) throw new CliUsageError('--dir and --s3-bucket exclude each other')
+    const logger = pino({ level: String(values['log-level']), base: { pid: process.pid } }, io.stdout)
+    const server = new LoggingServer({
+      ...(values['s3-bucket'] !== undefined
+        ? {
+            s3: {
+              bucket: String(values['s3-bucket']),
+              ...(values['s3-endpoint'] !== undefined ? { endpoint: String(values['s3-endpoint']) } : {}),
+              ...(values['s3-region'] !== undefined ? { region: String(values['s3-region']) } : {}),
+            },
+          }
+        : { directory: String(values['dir'] ?? DEFAULT_BATCH_DIRECTORY) }),
+      keyPrefix: values['s3-prefix'] as string | undefined,
+      batchSeconds: values['batch-seconds'] as number,
+      maxBodyBytes: values['max-body-bytes'] as number,
+      trustProxy: values['trust-proxy'] as boolean,
+      ipMode: values['ip-mode'] as IpMode,
+      headers: String(values['headers']).split(',').map((name) => name.trim()).filter(Boolean),
+      gzipLevel: values['gzip-level'] as number,
+      closeTimeoutMs: values['close-timeout-ms'] as number,
+      unsentDirectory: String(values['unsent-dir']),
+      logger,
+    })
+    await server.listen(values['port'] as number, String(values['host']))
+    const signal = await io.stopSignal
+    logger.info({ signal }, 'stopping: finishing requests and writing the last batch')
+    try {
+      await server.close()
+      logger.info('stopped; every batch stored')
+      return 0
+    } catch (err) {
+      logger.error({ err }, 'stopped with batches not stored in the sink')
+      return 1
+    }
+  },
+}

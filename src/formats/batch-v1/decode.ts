@@ -1,0 +1,162 @@
+/**
+ * Batch V1 reader side. Defensive: every length is bounded, the length prefix
+ * must equal the encoded event's size, and an error names the byte offset of
+ * the event that broke. Accepts every encoding formats/batch-v1.md allows:
+ * integer or string map keys, base64 text or bin data, any uint width for the
+ * length prefix.
+ */
+import { Decoder, DecodeError } from '@msgpack/msgpack'
+import { BatchDecodeError } from '../../errors.js'
+import {
+  Field,
+  OUTCOME_NAMES,
+  REQ_DATA_EVENT,
+  REQ_END_EVENT,
+  type HttpEvent,
+  type RequestOutcome,
+} from './http-events.js'
+
+export interface BatchDecodeOptions {
+  /** Largest encoded event accepted, in bytes. Default: 64 MiB. */
+  maxEventBytes?: number
+}
+
+export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+export interface DecodedEvent {
+  event: HttpEvent
+  /** Offset of the event's length prefix in the uncompressed batch. */
+  offset: number
+  /** Bytes taken by the event, prefix included. */
+  size: number
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+
+/** Reads a msgpack unsigned integer (any width) at `offset`: [value, bytes used]. */
+function readLengthPrefix(bytes: Uint8Array, offset: number): [number, number] {
+  const first = bytes[offset]!
+  if (first <= 0x7f) return [first, 1]
+  const widths: Record<number, number> = { 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8 }
+  const width = widths[first]
+  if (width === undefined) {
+    throw new BatchDecodeError(offset, `length prefix is not a msgpack unsigned integer (first byte 0x${first.toString(16).padStart(2, '0')})`)
+  }
+  if (offset + 1 + width > bytes.byteLength) throw new BatchDecodeError(offset, 'truncated length prefix')
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset + 1, width)
+  const value = width === 1 ? view.getUint8(0) : width === 2 ? view.getUint16(0) : width === 4 ? view.getUint32(0) : Number(view.getBigUint64(0))
+  return [value, 1 + width]
+}
+
+function field(map: Record<string, unknown>, key: number): unknown {
+  return map[key]
+}
+
+function requireInteger(map: Record<string, unknown>, key: number, name: string, offset: number): number {
+  const value = field(map, key)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new BatchDecodeError(offset, `field ${key} (${name}) must be a non-negative integer, got ${describe(value)}`)
+  }
+  return value
+}
+
+function optionalString(map: Record<string, unknown>, key: number, name: string, offset: number): string {
+  const value = field(map, key)
+  if (value === undefined || value === null) return ''
+  if (typeof value !== 'string') throw new BatchDecodeError(offset, `field ${key} (${name}) must be a string, got ${describe(value)}`)
+  return value
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Uint8Array) return `bin(${value.byteLength})`
+  if (value === null) return 'nil'
+  return Array.isArray(value) ? 'array' : typeof value
+}
+
+function decodeData(value: unknown, offset: number): Uint8Array {
+  if (value instanceof Uint8Array) return value
+  if (typeof value === 'string') {
+    if (!BASE64.test(value) || value.length % 4 === 1) throw new BatchDecodeError(offset, 'field 4 (data) is not standard base64')
+    return Buffer.from(value, 'base64')
+  }
+  throw new BatchDecodeError(offset, `field 4 (data) must be base64 text or bin, got ${describe(value)}`)
+}
+
+function decodeHeaders(value: unknown, offset: number): Record<string, string> {
+  if (value === undefined || value === null) return {}
+  if (typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new BatchDecodeError(offset, `field 9 (headers) must be a map, got ${describe(value)}`)
+  }
+  const headers: Record<string, string> = {}
+  for (const [name, text] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof text !== 'string') throw new BatchDecodeError(offset, `header ${JSON.stringify(name)} must be a string`)
+    headers[name] = text
+  }
+  return headers
+}
+
+function toEvent(map: Record<string, unknown>, offset: number): HttpEvent {
+  const type = field(map, Field.eventType)
+  const reqId = requireInteger(map, Field.reqId, 'reqId', offset)
+  const serverTime = requireInteger(map, Field.serverTime, 'server time', offset)
+  if (type === REQ_DATA_EVENT) {
+    return { type: REQ_DATA_EVENT, reqId, serverTime, data: decodeData(field(map, Field.data), offset) }
+  }
+  if (type === REQ_END_EVENT) {
+    const outcome = field(map, Field.outcome) ?? 0
+    if (typeof outcome !== 'number' || !(outcome in OUTCOME_NAMES)) {
+      throw new BatchDecodeError(offset, `field 10 (outcome) must be one of ${Object.keys(OUTCOME_NAMES).join(', ')}, got ${String(outcome)}`)
+    }
+    return {
+      type: REQ_END_EVENT,
+      reqId,
+      serverTime,
+      ip: optionalString(map, Field.ip, 'remote IP', offset),
+      contentType: optionalString(map, Field.contentType, 'content-type', offset),
+      path: optionalString(map, Field.path, 'path', offset),
+      method: optionalString(map, Field.method, 'method', offset),
+      headers: decodeHeaders(field(map, Field.headers), offset),
+      outcome: outcome as RequestOutcome,
+    }
+  }
+  throw new BatchDecodeError(offset, `field 1 (event type) must be ${REQ_DATA_EVENT} or ${REQ_END_EVENT}, got ${String(type)}`)
+}
+
+/**
+ * Decodes an uncompressed batch event by event. Yields every good event
+ * before throwing a BatchDecodeError at the first bad one, so a caller keeps
+ * what came before the damage.
+ */
+export function* decodeBatchV1(bytes: Uint8Array, options: BatchDecodeOptions = {}): Generator<DecodedEvent> {
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+  const decoder = new Decoder({ maxStrLength: maxEventBytes, maxBinLength: maxEventBytes, maxMapLength: 1024, maxArrayLength: 1024 })
+  let offset = 0
+  while (offset < bytes.byteLength) {
+    const [length, prefixBytes] = readLengthPrefix(bytes, offset)
+    if (length > maxEventBytes) throw new BatchDecodeError(offset, `event of ${length} bytes is over the ${maxEventBytes}-byte limit`)
+    const start = offset + prefixBytes
+    const end = start + length
+    if (end > bytes.byteLength) {
+      throw new BatchDecodeError(offset, `truncated event: the prefix says ${length} bytes, ${bytes.byteLength - start} remain`)
+    }
+    let decoded: unknown
+    try {
+      decoded = decoder.decode(bytes.subarray(start, end))
+    } catch (err) {
+      const message = (err as Error).message
+      const reason = /^Extra /.test(message)
+        ? `length prefix ${length} is larger than the encoded event`
+        : /Insufficient data/.test(message)
+          ? `length prefix ${length} is smaller than the encoded event`
+          : err instanceof RangeError || err instanceof DecodeError
+          ? `event is not valid msgpack of ${length} bytes (${(err as Error).message})`
+            : message
+      throw new BatchDecodeError(offset, reason, { cause: err })
+    }
+    if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded) || decoded instanceof Uint8Array) {
+      throw new BatchDecodeError(offset, `event must be a msgpack map, got ${describe(decoded)}`)
+    }
+    yield { event: toEvent(decoded as Record<string, unknown>, offset), offset, size: end - offset }
+    offset = end
+  }
+}

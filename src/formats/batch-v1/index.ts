@@ -1,0 +1,5 @@
+export * from './http-events.js'
+export { encodeReqData, encodeReqEnd } from './encode.js'
+export { decodeBatchV1, DEFAULT_MAX_EVENT_BYTES, type BatchDecodeOptions, type DecodedEvent } from './decode.js'
+export * from './object-key.js'
+export { randomToken } from './tokens.js'

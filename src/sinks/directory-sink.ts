@@ -1,0 +1,66 @@
+/**
+ * Stores each batch as a file at exactly its key's path under a directory.
+ * Writes are atomic (temp file, fsync, rename, fsync of the folder), so a
+ * reader never sees half a file. Temp files start with a dot and end in
+ * `.tmp`; readers skip them.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, rename, unlink } from 'node:fs/promises'
+import { basename, dirname, join, relative, resolve, sep } from 'node:path'
+import { SinkWriteError } from '../errors.js'
+import type { Sink } from './sink.js'
+
+export const DEFAULT_BATCH_DIRECTORY = './batches'
+
+export class DirectorySink implements Sink {
+  readonly directory: string
+  readonly description: string
+
+  constructor(directory: string = DEFAULT_BATCH_DIRECTORY) {
+    this.directory = resolve(directory)
+    this.description = `dir:${directory}`
+  }
+
+  /** The file a key is stored at. Throws for a key that would leave the directory. */
+  pathOf(key: string): string {
+    const path = join(this.directory, ...key.split('/'))
+    const inside = relative(this.directory, path)
+    if (inside === '' || inside.startsWith('..') || inside.split(sep).includes('..')) {
+      throw new SinkWriteError(key, 'key leaves the batch directory')
+    }
+    return path
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const path = this.pathOf(key)
+    const folder = dirname(path)
+    const temp = join(folder, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`)
+    try {
+      await mkdir(folder, { recursive: true })
+      const file = await open(temp, 'wx')
+      try {
+        await file.writeFile(body)
+        await file.sync()
+      } finally {
+        await file.close()
+      }
+      await rename(temp, path)
+      await syncDirectory(folder)
+    } catch (err) {
+      await unlink(temp).catch(() => {})
+      throw new SinkWriteError(key, (err as Error).message, { cause: err })
+    }
+  }
+}
+
+/** Makes a rename durable. Some file systems refuse to fsync a directory; that is not an error. */
+async function syncDirectory(folder: string): Promise<void> {
+  const handle = await open(folder, 'r')
+  try {
+    await handle.sync()
+  } catch {
+    // EINVAL/EISDIR on file systems without directory fsync.
+  } finally {
+    await handle.close()
+  }
+}

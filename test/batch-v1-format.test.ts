@@ -1,0 +1,121 @@
+// Golden vectors of formats/batch-v1.md in both directions, plus random round trips.
+import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import { decode } from '@msgpack/msgpack'
+import { BatchDecodeError, decodeBatchV1, encodeReqData, encodeReqEnd, type HttpEvent, type ReqEndEvent } from '../src/index.js'
+import { readBatchBody } from '../src/reader/batch-body.js'
+
+const VECTORS = new URL('../formats/vectors/batch-v1/', import.meta.url)
+
+interface Vector {
+  description: string
+  direction: 'both' | 'read' | 'reject'
+  hex: string
+  events?: Array<Record<string, unknown>>
+  error?: { offset: number; reason: string }
+}
+
+const vectors = readdirSync(VECTORS)
+  .filter((name) => name.endsWith('.json'))
+  .map((name) => ({ name, ...(JSON.parse(readFileSync(new URL(name, VECTORS), 'utf8')) as Vector) }))
+
+const bytesOf = (hex: string) => Buffer.from(hex.replace(/\s+/g, ''), 'hex')
+
+/** Events as the vectors write them: data as base64. */
+function plain(event: HttpEvent): Record<string, unknown> {
+  return event.type === 1 ? { ...event, data: Buffer.from(event.data).toString('base64') } : { ...event }
+}
+
+function encode(event: Record<string, unknown>): Buffer {
+  if (event['type'] === 1) return encodeReqData(event['reqId'] as number, event['serverTime'] as number, Buffer.from(event['data'] as string, 'base64'))
+  const { type: _type, ...end } = event
+  return encodeReqEnd(end as unknown as Omit<ReqEndEvent, 'type'>)
+}
+
+t.ok(vectors.filter((v) => v.direction === 'both').length >= 3, 'writer vectors present')
+t.ok(vectors.filter((v) => v.direction === 'read').length >= 3, 'reader vectors present')
+t.ok(vectors.filter((v) => v.direction === 'reject').length >= 6, 'reject vectors present')
+
+for (const vector of vectors) {
+  t.test(`${vector.name}: ${vector.description}`, async (t) => {
+    const bytes = bytesOf(vector.hex)
+    if (vector.direction === 'reject') {
+      let error: unknown
+      try {
+        for (const _ of decodeBatchV1(bytes)) {
+          // drain
+        }
+      } catch (err) {
+        error = err
+      }
+      t.type(error, BatchDecodeError)
+      t.equal((error as BatchDecodeError).offset, vector.error!.offset, 'offset')
+      t.match((error as BatchDecodeError).reason, vector.error!.reason, 'reason')
+      t.equal((error as BatchDecodeError).code, 'LS_BATCH_DECODE')
+      return
+    }
+    const decoded = [...decodeBatchV1(bytes)].map(({ event }) => plain(event))
+    t.same(decoded, vector.events, 'reader decodes the vector to its events')
+    if (vector.direction === 'both') {
+      const written = Buffer.concat(vector.events!.map(encode))
+      t.equal(written.toString('hex'), bytes.toString('hex'), 'writer produces exactly the vector bytes')
+      // Each frame's event is what a general msgpack decoder reads, with string keys.
+      let offset = 0
+      for (const event of vector.events!) {
+        const frame = encode(event)
+        const length = decode(frame.subarray(0, frame[0]! <= 0x7f ? 1 : frame[0] === 0xcc ? 2 : 3)) as number
+        const map = decode(frame.subarray(frame.byteLength - length)) as Record<string, unknown>
+        t.equal(map['1'], event['type'])
+        t.equal(map['2'], event['reqId'])
+        offset += frame.byteLength
+      }
+      t.equal(offset, bytes.byteLength)
+    }
+  })
+}
+
+t.test('random round trips through gzip', async (t) => {
+  let seed = 42
+  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  const events: HttpEvent[] = []
+  for (let i = 0; i < 500; i++) {
+    const reqId = 1 + Math.floor(random() * 2 ** 40)
+    const serverTime = Math.floor(random() * 2 ** 45)
+    if (random() < 0.6) {
+      const data = Buffer.alloc(1 + Math.floor(random() * 70_000 * (random() < 0.1 ? 1 : 0.01)))
+      for (let j = 0; j < data.length; j++) data[j] = Math.floor(random() * 256)
+      events.push({ type: 1, reqId, serverTime, data })
+    } else {
+      events.push({
+        type: 2,
+        reqId,
+        serverTime,
+        ip: random() < 0.5 ? '10.1.2.3' : '',
+        contentType: random() < 0.5 ? 'application/json; charset=utf-8' : '',
+        path: `/p/${'é'.repeat(Math.floor(random() * 40))}?q=${i}`,
+        method: ['GET', 'POST', 'PUT', ''][Math.floor(random() * 4)]!,
+        headers: random() < 0.5 ? { 'user-agent': 'x'.repeat(Math.floor(random() * 300)) } : {},
+        outcome: Math.floor(random() * 5) as ReqEndEvent['outcome'],
+      })
+    }
+  }
+  const raw = Buffer.concat(events.map((event) => (event.type === 1 ? encodeReqData(event.reqId, event.serverTime, event.data) : encodeReqEnd(event))))
+  const back = [...readBatchBody(gzipSync(raw))].map(({ event }) => event)
+  t.equal(back.length, events.length)
+  t.same(back.map(plain), events.map(plain))
+})
+
+t.test('limits and truncated gzip', async (t) => {
+  const frame = encodeReqData(1, 1, Buffer.alloc(1000, 7))
+  t.throws(() => [...decodeBatchV1(frame, { maxEventBytes: 100 })], { code: 'LS_BATCH_DECODE', message: /over the 100-byte limit/ })
+  const two = Buffer.concat([encodeReqData(1, 1, Buffer.alloc(50_000, 1)), encodeReqData(2, 2, Buffer.alloc(50_000, 2))])
+  const gz = gzipSync(two, { level: 0 })
+  const cut = gz.subarray(0, gz.byteLength - 200)
+  const seen: number[] = []
+  t.throws(() => {
+    for (const { event } of readBatchBody(cut)) seen.push(event.reqId)
+  }, { code: 'LS_BATCH_DECODE' })
+  t.same(seen, [1], 'the event before the damage is kept')
+  t.throws(() => [...readBatchBody(gzipSync(Buffer.alloc(10_000)), { maxRawBytes: 1000 })], { message: /larger than 1000 bytes uncompressed/ })
+})

@@ -5,7 +5,7 @@
  * integer or string map keys, base64 text or bin data, any uint width for the
  * length prefix.
  */
-import { Decoder, DecodeError } from '@msgpack/msgpack'
+import { Decoder } from '@msgpack/msgpack'
 import { BatchDecodeError } from '../../errors.js'
 import {
   Field,
@@ -143,14 +143,13 @@ export function* decodeBatchV1(bytes: Uint8Array, options: BatchDecodeOptions = 
     try {
       decoded = decoder.decode(bytes.subarray(start, end))
     } catch (err) {
+      // RangeError: the decoder ran off the end of the slice the prefix gave it, or found bytes left over.
       const message = (err as Error).message
       const reason = /^Extra /.test(message)
         ? `length prefix ${length} is larger than the encoded event`
-        : /Insufficient data/.test(message)
+        : err instanceof RangeError
           ? `length prefix ${length} is smaller than the encoded event`
-          : err instanceof RangeError || err instanceof DecodeError
-          ? `event is not valid msgpack of ${length} bytes (${(err as Error).message})`
-            : message
+          : `event is not valid msgpack (${message})`
       throw new BatchDecodeError(offset, reason, { cause: err })
     }
     if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded) || decoded instanceof Uint8Array) {

@@ -20,3 +20,7 @@ export { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './sinks/retr
 
 // Batch format V1
 export * from './formats/batch-v1/index.js'
+
+// Reading batches back
+export { readBatchBody, gunzipBatch, DEFAULT_MAX_BATCH_RAW_BYTES, type BatchBodyOptions } from './reader/batch-body.js'
+export { RequestAssembler, type LoggedRequest } from './reader/request-assembler.js'

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'LS_UNSENT_BATCHES'
   | 'LS_CLOSED'
   | 'LS_CLI_USAGE'
+  | 'LS_SPOOL_UNAVAILABLE'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode

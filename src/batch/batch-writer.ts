@@ -5,7 +5,8 @@
  * `maxBatchBytes` of raw events; an empty batch is never sealed.
  */
 import { createGzip, type Gzip } from 'node:zlib'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidOptionError, LoggingSystemError } from '../errors.js'
+import type { BatchJournal, JournalSegment } from './batch-journal.js'
 import { formatObjectKey, normalizeKeyPrefix } from '../formats/batch-v1/object-key.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 
@@ -26,6 +27,10 @@ export interface BatchWriterOptions {
   gzipLevel?: number
   /** Receives each sealed batch, in batch-number order. */
   onSealed: (batch: SealedBatch) => void
+  /** Write-ahead journal (the spool) for crash safety. Default: none. */
+  journal?: BatchJournal
+  /** Called when the journal fails, with the error (the batch goes on in memory). */
+  onJournalError?: (error: Error) => void
   /** Clock, for tests. Default: Date.now. */
   now?: () => number
 }
@@ -38,24 +43,48 @@ export interface SealedBatch {
   startTime: number
   events: number
   rawBytes: number
+  /** Its journal segment, if any: discarded once the batch is stored. */
+  segment?: Pick<JournalSegment, 'discard' | 'failed'>
   /** Resolves once the batch is stored; rejects if it never can be. */
   readonly stored: Promise<void>
   settle(error?: Error): void
 }
 
+/** The journal could not take a batch's events: requests waiting for durability get 503. */
+export class JournalUnavailableError extends LoggingSystemError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LS_SPOOL_UNAVAILABLE', message, options)
+    this.name = 'JournalUnavailableError'
+  }
+}
+
 /** The batch events are currently written into. */
 export class OpenBatch {
+  readonly key: string
+  readonly batchNumber: number
   readonly startTime: number
   events = 0
   rawBytes = 0
   readonly stored: Promise<void>
   settle!: (error?: Error) => void
+  /** The journal segment, when a journal is in use and could open one. */
+  readonly segment: JournalSegment | undefined
+  private readonly journalError: Error | undefined
   private readonly gzip: Gzip
   private readonly chunks: Buffer[] = []
   private readonly compressed: Promise<Buffer>
+  private finished: Promise<void> | undefined
 
-  constructor(startTime: number, gzipLevel: number) {
-    this.startTime = startTime
+  constructor(
+    identity: { key: string; batchNumber: number; startTime: number },
+    gzipLevel: number,
+    journal: { segment?: JournalSegment; error?: Error },
+  ) {
+    this.key = identity.key
+    this.batchNumber = identity.batchNumber
+    this.startTime = identity.startTime
+    this.segment = journal.segment
+    this.journalError = journal.error
     this.stored = new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error ? reject(error) : resolve())
     })
@@ -73,11 +102,30 @@ export class OpenBatch {
     this.events++
     this.rawBytes += frame.byteLength
     this.gzip.write(frame)
+    this.segment?.append(frame)
   }
 
-  finish(): Promise<Buffer> {
+  /** True when the batch has a journal but its events can no longer be made durable there. */
+  get journalFailed(): boolean {
+    return this.journalError !== undefined || this.segment?.failed === true
+  }
+
+  /**
+   * Resolves once every event written to this batch so far is durable in the
+   * journal. Without a journal there is nothing to wait for.
+   */
+  async commit(): Promise<void> {
+    if (this.journalError) throw this.journalError
+    if (!this.segment) return
+    if (this.finished) await this.finished
+    await this.segment.commit()
+  }
+
+  /** Ends the gzip stream and starts closing the journal segment. */
+  finish(): { body: Promise<Buffer> } {
     this.gzip.end()
-    return this.compressed
+    this.finished = this.segment?.finish()
+    return { body: this.compressed }
   }
 }
 
@@ -90,10 +138,14 @@ function positive(name: string, value: number | undefined, fallback: number, int
 }
 
 export class BatchWriter {
-  private readonly options: Required<Omit<BatchWriterOptions, 'keyPrefix'>> & { keyPrefix: string | undefined }
+  private readonly options: Required<Omit<BatchWriterOptions, 'keyPrefix' | 'journal' | 'onJournalError'>> & {
+    keyPrefix: string | undefined
+    journal: BatchJournal | undefined
+    onJournalError: (error: Error) => void
+  }
   private current: OpenBatch | undefined
   private timer: NodeJS.Timeout | undefined
-  private sealedCount = 0
+  private openedCount = 0
   // Sealed batches are handed on in number order even if gzip finishes out of order.
   private handOff: Promise<void> = Promise.resolve()
 
@@ -107,13 +159,15 @@ export class BatchWriter {
       maxBatchBytes: positive('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, true),
       gzipLevel,
       onSealed: options.onSealed,
+      journal: options.journal,
+      onJournalError: options.onJournalError ?? (() => {}),
       now: options.now ?? Date.now,
     }
   }
 
-  /** Batches sealed so far; the last batch number used. */
-  get batchesSealed(): number {
-    return this.sealedCount
+  /** Batches opened so far; the last batch number used. */
+  get batchesOpened(): number {
+    return this.openedCount
   }
 
   /** The batch events go into now, if one is open. */
@@ -124,13 +178,50 @@ export class BatchWriter {
   /** Appends one framed event; returns the batch it went into. */
   append(frame: Uint8Array): OpenBatch {
     let batch = this.current
-    if (!batch) {
-      batch = this.current = new OpenBatch(this.options.now(), this.options.gzipLevel)
-      this.timer = setTimeout(() => void this.seal(), this.options.batchSeconds * 1000)
-      this.timer.unref()
+    // A batch whose journal failed is cut short once the journal may work again,
+    // so new requests get a fresh segment instead of 503s until the batch ends.
+    if (batch?.journalFailed && this.options.journal?.available()) {
+      void this.seal()
+      batch = undefined
     }
+    batch ??= this.open()
     batch.write(frame)
     if (batch.rawBytes >= this.options.maxBatchBytes) void this.seal()
+    return batch
+  }
+
+  // The key is fixed when the batch opens, so its journal segment can name it.
+  private open(): OpenBatch {
+    const startTime = this.options.now()
+    const batchNumber = ++this.openedCount
+    const key = formatObjectKey({
+      prefix: this.options.keyPrefix,
+      startTime,
+      serverToken: this.options.serverToken,
+      randomToken: randomToken(),
+      batchNumber,
+    })
+    let segment: JournalSegment | undefined
+    let error: Error | undefined
+    const journal = this.options.journal
+    if (journal) {
+      if (!journal.available()) {
+        error = new JournalUnavailableError('the spool is not writable (retrying shortly)')
+      } else {
+        try {
+          segment = journal.open(key)
+        } catch (err) {
+          error = new JournalUnavailableError(`cannot open a spool segment: ${(err as Error).message}`, { cause: err })
+          this.options.onJournalError(error)
+        }
+      }
+    }
+    const batch = (this.current = new OpenBatch({ key, batchNumber, startTime }, this.options.gzipLevel, {
+      ...(segment ? { segment } : {}),
+      ...(error ? { error } : {}),
+    }))
+    this.timer = setTimeout(() => void this.seal(), this.options.batchSeconds * 1000)
+    this.timer.unref()
     return batch
   }
 
@@ -140,23 +231,16 @@ export class BatchWriter {
     if (!batch) return this.handOff
     this.current = undefined
     clearTimeout(this.timer)
-    const batchNumber = ++this.sealedCount
-    const key = formatObjectKey({
-      prefix: this.options.keyPrefix,
-      startTime: batch.startTime,
-      serverToken: this.options.serverToken,
-      randomToken: randomToken(),
-      batchNumber,
-    })
-    const body = batch.finish()
+    const { body } = batch.finish()
     this.handOff = this.handOff.then(async () => {
       this.options.onSealed({
-        key,
+        key: batch.key,
         body: await body,
-        batchNumber,
+        batchNumber: batch.batchNumber,
         startTime: batch.startTime,
         events: batch.events,
         rawBytes: batch.rawBytes,
+        ...(batch.segment ? { segment: batch.segment } : {}),
         stored: batch.stored,
         settle: batch.settle,
       })

@@ -52,8 +52,8 @@ export function normalizeCaptureOptions(options: CaptureOptions): Required<Captu
 export class RecordedRequest<Batch> {
   readonly reqId: number
   bodyBytes = 0
-  /** The batch holding the last event written so far. */
-  lastBatch: Batch | undefined
+  /** Every batch this request wrote into, oldest first (almost always one). */
+  readonly batches: Batch[] = []
   private finished = false
   private readonly ip: string
 
@@ -76,13 +76,17 @@ export class RecordedRequest<Batch> {
     if (this.finished) return false
     if (this.bodyBytes + chunk.byteLength > this.capture.options.maxBodyBytes) return false
     this.bodyBytes += chunk.byteLength
-    if (chunk.byteLength > 0) this.lastBatch = this.capture.writer.append(encodeReqData(this.reqId, this.capture.now(), chunk))
+    if (chunk.byteLength > 0) this.wroteInto(this.capture.writer.append(encodeReqData(this.reqId, this.capture.now(), chunk)))
     return true
   }
 
+  private wroteInto(batch: Batch): void {
+    if (this.batches[this.batches.length - 1] !== batch) this.batches.push(batch)
+  }
+
   /** Logs REQ_END once; later calls do nothing. */
-  end(outcome: RequestOutcome): Batch | undefined {
-    if (this.finished) return this.lastBatch
+  end(outcome: RequestOutcome): void {
+    if (this.finished) return
     this.finished = true
     const req = this.req
     const headers: Record<string, string> = {}
@@ -90,7 +94,7 @@ export class RecordedRequest<Batch> {
       const value = req.headers[name]
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
     }
-    this.lastBatch = this.capture.writer.append(
+    this.wroteInto(this.capture.writer.append(
       encodeReqEnd({
         reqId: this.reqId,
         serverTime: this.capture.now(),
@@ -101,8 +105,8 @@ export class RecordedRequest<Batch> {
         headers,
         outcome,
       }),
-    )
-    return this.lastBatch
+    ))
+    this.capture.onEnd(outcome, this.bodyBytes)
   }
 }
 
@@ -113,6 +117,8 @@ export class RequestCapture<Batch> {
   constructor(
     options: CaptureOptions,
     readonly writer: FrameWriter<Batch>,
+    /** Told of every request that ended, with its outcome and logged body bytes. */
+    readonly onEnd: (outcome: RequestOutcome, bodyBytes: number) => void = () => {},
     readonly now: () => number = Date.now,
   ) {
     this.options = normalizeCaptureOptions(options)

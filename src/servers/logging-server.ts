@@ -10,6 +10,8 @@
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
 import { BatchWriter, type OpenBatch, type SealedBatch } from '../batch/batch-writer.js'
 import { RequestCapture, type CaptureOptions, type RecordedRequest } from '../capture/request-capture.js'
 import { ClosedError, InvalidOptionError, UnsentBatchesError } from '../errors.js'
@@ -20,6 +22,8 @@ import { DEFAULT_BATCH_DIRECTORY, DirectorySink } from '../sinks/directory-sink.
 import type { RetryPolicy } from '../sinks/retry-policy.js'
 import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
+import { parseObjectKey } from '../formats/batch-v1/object-key.js'
+import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
@@ -30,6 +34,20 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 5_000
 export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
 export const DEFAULT_UNSENT_DIRECTORY = './unsent-batches'
+export const DEFAULT_MAX_BACKLOG_BYTES = 128 * 1024 * 1024
+export const DEFAULT_RETRY_AFTER_SECONDS = 5
+
+/**
+ * When a request is answered:
+ * - `immediate`: as soon as it has been read (a crash loses the open batch);
+ * - `spool`: once its events are fsynced to the local spool;
+ * - `s3`: once the batch holding it is stored in the sink (any sink), up to batchSeconds later.
+ */
+export type AckMode = 'immediate' | 'spool' | 's3'
+export const ACK_MODES: readonly AckMode[] = ['immediate', 'spool', 's3']
+export const DEFAULT_ACK_MODE: AckMode = 'immediate'
+
+const gzipAsync = promisify(gzip)
 
 /** The structured logger the server reports to (pino's shape). */
 export interface ServerLogger {
@@ -41,6 +59,14 @@ export interface ServerLogger {
 const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} }
 
 export interface LoggingServerOptions extends CaptureOptions {
+  /** When requests are answered: 'immediate', 'spool' or 's3'. Default: 'immediate'. */
+  ack?: AckMode
+  /** Spool directory (ack 'spool'); segments left there by a dead process are delivered at start. Default: './spool'. */
+  spoolDirectory?: string
+  /** Past this many bytes of batches waiting for the sink, new requests get 503. Default: 128 MiB. */
+  maxBacklogBytes?: number
+  /** Retry-After of a 503, in seconds. Default: 5. */
+  retryAfterSeconds?: number
   /** Where batches go. Default: a DirectorySink on `directory`, or an S3Sink when `s3` is set. */
   sink?: Sink
   /** Directory for batches when neither `sink` nor `s3` is given. Default: './batches'. */
@@ -80,6 +106,10 @@ export interface LoggingServerOptions extends CaptureOptions {
 }
 
 export interface LoggingServerEvents {
+  /** A request was logged to its end (any outcome); `bytes` of body were logged. */
+  request: [{ outcome: RequestOutcome; bytes: number }]
+  /** A request was refused: 413 (too large) or 503 (backlog full, spool unwritable). */
+  rejected: [{ status: 413 | 503; reason: string }]
   /** A batch was stored in the sink. */
   batchStored: [UploadReport]
   /** An attempt to store a batch failed; it will be retried. */
@@ -107,6 +137,11 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   private readonly writer: BatchWriter
   private readonly uploader: BatchUploader
   private readonly logger: ServerLogger
+  readonly ack: AckMode
+  /** The spool, in ack mode 'spool'. */
+  readonly spool: Spool | undefined
+  /** Resolves once batches left by an earlier process (spool, unsent directory) are queued. */
+  readonly recovered: Promise<void>
   private readonly settings: {
     responseStatus: number
     cors: CorsOptions | false
@@ -116,6 +151,8 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     keepAliveTimeoutMs: number
     closeTimeoutMs: number
     unsentDirectory: string
+    maxBacklogBytes: number
+    retryAfterSeconds: number
   }
   private server: Server | undefined
   private closing: Promise<void> | undefined
@@ -135,7 +172,11 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       keepAliveTimeoutMs: positiveInteger('keepAliveTimeoutMs', options.keepAliveTimeoutMs, DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
       closeTimeoutMs: positiveInteger('closeTimeoutMs', options.closeTimeoutMs, DEFAULT_CLOSE_TIMEOUT_MS),
       unsentDirectory: options.unsentDirectory ?? DEFAULT_UNSENT_DIRECTORY,
+      maxBacklogBytes: positiveInteger('maxBacklogBytes', options.maxBacklogBytes, DEFAULT_MAX_BACKLOG_BYTES),
+      retryAfterSeconds: positiveInteger('retryAfterSeconds', options.retryAfterSeconds, DEFAULT_RETRY_AFTER_SECONDS),
     }
+    this.ack = options.ack ?? DEFAULT_ACK_MODE
+    if (!ACK_MODES.includes(this.ack)) throw new InvalidOptionError('ack', `must be one of ${ACK_MODES.join(', ')}, got ${String(this.ack)}`)
     this.serverToken = options.serverToken ?? randomToken()
     this.logger = options.logger ?? silentLogger
     this.sink = chooseSink(options)
@@ -148,6 +189,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
           { key: batch.key, bytes: batch.body.byteLength, rawBytes: batch.rawBytes, events: batch.events, attempts: report.attempts, ms: report.durationMs },
           'batch stored',
         )
+        void batch.segment?.discard()
         this.emit('batchStored', report)
       },
       onAttemptFailed: (batch, error, attempt, retryInMs) => {
@@ -155,15 +197,88 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
         this.emit('batchFailed', { batch, error, attempt, retryInMs })
       },
     })
+    this.spool =
+      this.ack === 'spool'
+        ? new Spool(options.spoolDirectory ?? DEFAULT_SPOOL_DIRECTORY, {
+            onError: (err, path) => this.logger.error({ err, path }, 'spool write failed: answering 503 until the spool works again'),
+          })
+        : undefined
     this.writer = new BatchWriter({
       serverToken: this.serverToken,
       keyPrefix: options.keyPrefix,
       batchSeconds: options.batchSeconds,
       maxBatchBytes: options.maxBatchBytes,
       gzipLevel: options.gzipLevel,
+      ...(this.spool ? { journal: this.spool } : {}),
       onSealed: (batch) => this.uploader.enqueue(batch),
     })
-    this.capture = new RequestCapture(options, this.writer)
+    this.capture = new RequestCapture(options, this.writer, (outcome, bytes) => this.emit('request', { outcome, bytes }))
+    this.recovered = this.recoverLeftovers().catch((err) => this.logger.error({ err }, 'could not recover batches left by an earlier process'))
+  }
+
+  /**
+   * Queues what an earlier process left behind: spool segments (ack=spool)
+   * and batches written to the unsent directory at a failed shutdown. Both
+   * are stored under their original keys, so a batch stored twice (a crash
+   * between the store and the delete) overwrites itself instead of doubling.
+   */
+  private async recoverLeftovers(): Promise<void> {
+    const fromSpool = this.spool ? this.spool.recover() : []
+    const unsent = new DirectorySink(this.settings.unsentDirectory)
+    for (const segment of await fromSpool) {
+      const parts = parseObjectKey(segment.key)!
+      this.logger.warn({ key: segment.key, events: segment.events, tornBytes: segment.tornBytes }, 'recovered a spool segment left by an earlier process')
+      if (segment.events === 0) {
+        await segment.discard()
+        continue
+      }
+      this.enqueueRecovered(segment.key, parts.startTime, parts.batchNumber, await gzipAsync(segment.frames), segment.events, segment.frames.byteLength, {
+        failed: false,
+        discard: segment.discard,
+      })
+    }
+    for (const key of await unsent.keys()) {
+      const parts = parseObjectKey(key)
+      if (!parts) continue
+      this.logger.warn({ key, directory: unsent.directory }, 'recovered a batch left unsent by an earlier shutdown')
+      this.enqueueRecovered(key, parts.startTime, parts.batchNumber, await unsent.get(key), 0, 0, {
+        failed: false,
+        discard: () => unsent.delete(key).catch(() => {}),
+      })
+    }
+  }
+
+  private enqueueRecovered(key: string, startTime: number, batchNumber: number, body: Buffer, events: number, rawBytes: number, segment: SealedBatch['segment']): void {
+    let settle!: (error?: Error) => void
+    const stored = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
+    stored.catch(() => {})
+    this.uploader.enqueue({ key, body, batchNumber, startTime, events, rawBytes, stored, settle, ...(segment ? { segment } : {}) })
+  }
+
+  /** Why new requests are refused right now, if they are. */
+  private unavailableReason(): string | undefined {
+    if (this.uploader.backlogBytes > this.settings.maxBacklogBytes) {
+      return `backlog of ${this.uploader.backlogBytes} bytes waiting for ${this.sink.description} is over the ${this.settings.maxBacklogBytes}-byte limit`
+    }
+    if (this.spool && !this.spool.available()) return 'the spool is not writable'
+    return undefined
+  }
+
+  /** Ready to take traffic: the sink is not failing and the backlog is under its limit. */
+  get ready(): boolean {
+    return !this.uploader.failing && this.unavailableReason() === undefined
+  }
+
+  /** Figures for health checks and metrics. */
+  status() {
+    return {
+      sinkFailing: this.uploader.failing,
+      backlogBytes: this.uploader.backlogBytes,
+      backlogBatches: this.uploader.backlogBatches,
+      spoolBytes: this.spool?.bytes ?? 0,
+      oldestUnsentStartTime: this.uploader.oldestPendingStartTime,
+      unavailable: this.unavailableReason(),
+    }
   }
 
   /** Bytes of sealed batches waiting for the sink. */
@@ -176,6 +291,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
    * 204 to a CORS preflight, a GIF on the pixel path, 413 past the body limit).
    */
   handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Refused before anything is read, so a full backlog cannot grow: not logged, counted.
+    const unavailable = this.unavailableReason()
+    if (unavailable !== undefined) {
+      this.reject(req, res, 503, unavailable)
+      return
+    }
     const recorded = this.capture.begin(req)
     const limit = this.capture.options.maxBodyBytes
     const declared = Number(req.headers['content-length'])
@@ -189,7 +310,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     req.on('end', () => {
       if (recorded.done) return
       recorded.end(RequestOutcome.complete)
-      this.answer(req, res)
+      if (this.ack === 'immediate') return this.answer(req, res)
+      const durable = recorded.batches.map((batch) => (this.ack === 'spool' ? batch.commit() : batch.stored))
+      Promise.all(durable).then(
+        () => this.answer(req, res),
+        (err: Error) => this.reject(req, res, 503, `not persisted: ${err.message}`),
+      )
     })
     // 'close' without 'end': the client went away mid-request.
     req.on('close', () => recorded.end(RequestOutcome.aborted))
@@ -214,9 +340,10 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   }
 
   /** Starts a node:http server on `port` that logs every request. */
-  listen(port: number, host?: string | (() => void), callback?: () => void): Promise<AddressInfo> {
+  async listen(port: number, host?: string | (() => void), callback?: () => void): Promise<AddressInfo> {
     if (typeof host === 'function') [callback, host] = [host, undefined]
-    if (this.closing) return Promise.reject(new ClosedError('LoggingServer'))
+    if (this.closing) throw new ClosedError('LoggingServer')
+    await this.recovered
     const server = (this.server = createServer(
       {
         requestTimeout: this.settings.requestTimeoutMs,
@@ -257,6 +384,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   private async shutDown(): Promise<void> {
     const deadline = Date.now() + this.settings.closeTimeoutMs
     if (this.server) await this.stopListening(this.server, deadline)
+    await this.recovered
     await this.writer.seal()
     try {
       await this.uploader.drain(deadline)
@@ -264,8 +392,9 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       if (!(err instanceof UnsentBatchesError)) throw err
       this.uploader.stop()
       await this.saveUnsent(this.uploader.pending())
+    } finally {
+      await this.sink.close?.()
     }
-    await this.sink.close?.()
   }
 
   private stopListening(server: Server, deadline: number): Promise<void> {
@@ -284,7 +413,13 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     const fallback = new DirectorySink(this.settings.unsentDirectory)
     const keys = batches.map((batch) => batch.key)
     const failed: string[] = []
+    let inSpool = 0
     for (const batch of batches) {
+      // A batch whose spool segment is whole stays there for the next start.
+      if (batch.segment && !batch.segment.failed) {
+        inSpool++
+        continue
+      }
       try {
         await fallback.put(batch.key, batch.body)
       } catch (err) {
@@ -292,11 +427,13 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
         this.logger.error({ key: batch.key, err }, 'could not save unsent batch locally either')
       }
     }
-    const saved = keys.length - failed.length
+    const saved = keys.length - failed.length - inSpool
     const message =
       `${keys.length} batch(es) not stored in ${this.sink.description} before the close deadline; ` +
+      (inSpool ? `${inSpool} left in the spool ${this.spool!.directory}, ` : '') +
       `${saved} saved under ${fallback.directory}` +
-      (failed.length ? `, ${failed.length} LOST: ${failed.join(', ')}` : '')
+      (failed.length ? `, ${failed.length} LOST: ${failed.join(', ')}` : '') +
+      '; they are delivered at the next start'
     this.logger.error({ keys, unsentDirectory: fallback.directory, lost: failed }, message)
     const error = new UnsentBatchesError(keys, message)
     for (const batch of batches) batch.settle(error)
@@ -307,8 +444,15 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     if (recorded.done) return
     recorded.end(RequestOutcome.tooLarge)
     recorded.req.removeAllListeners('data')
-    const limit = this.capture.options.maxBodyBytes
-    this.send(recorded.req, res, 413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }, `Request body is larger than ${limit} bytes\n`)
+    this.reject(recorded.req, res, 413, `request body is larger than ${this.capture.options.maxBodyBytes} bytes`)
+  }
+
+  /** 413 or 503 with a message that says why; the connection closes, so an unread body is not read. */
+  private reject(req: IncomingMessage, res: ServerResponse, status: 413 | 503, reason: string): void {
+    this.emit('rejected', { status, reason })
+    const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }
+    if (status === 503) headers['retry-after'] = String(this.settings.retryAfterSeconds)
+    this.send(req, res, status, headers, `${status === 413 ? 'Payload Too Large' : 'Service Unavailable'}: ${reason}\n`)
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {

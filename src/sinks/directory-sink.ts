@@ -5,7 +5,7 @@
  * `.tmp`; readers skip them.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { SinkWriteError } from '../errors.js'
 import type { Sink } from './sink.js'
@@ -29,6 +29,23 @@ export class DirectorySink implements Sink {
       throw new SinkWriteError(key, 'key leaves the batch directory')
     }
     return path
+  }
+
+  /** Keys of the finished files under the directory (temp files skipped), sorted. */
+  async keys(): Promise<string[]> {
+    const entries = await readdir(this.directory, { recursive: true, withFileTypes: true }).catch(() => [])
+    return entries
+      .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+      .map((entry) => relative(this.directory, join(entry.parentPath, entry.name)).split(sep).join('/'))
+      .sort()
+  }
+
+  async get(key: string): Promise<Buffer> {
+    return readFile(this.pathOf(key))
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.pathOf(key))
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {

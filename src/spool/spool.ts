@@ -1,0 +1,229 @@
+/**
+ * The spool: a write-ahead journal on local disk, one segment file per batch.
+ * Requests are acknowledged (ack=spool) only once their events are fsynced
+ * here. Writes use group commit: every request that ends while an fsync runs
+ * shares the next one. A segment is deleted once its batch is stored in the
+ * sink; segments left by a process that died are recovered at start.
+ *
+ * Segment file: "LSSPOOL1\n" <object key> "\n" <framed batch V1 events...>
+ * A torn tail (a crash mid-write) is cut at the last whole event on recovery;
+ * nothing in it was acknowledged.
+ */
+import { closeSync, fdatasync, openSync, readdirSync, writeSync, writev, close, mkdirSync, statSync } from 'node:fs'
+import { readFile, unlink, mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import type { BatchJournal, JournalSegment } from '../batch/batch-journal.js'
+import { decodeBatchV1 } from '../formats/batch-v1/decode.js'
+import { parseObjectKey } from '../formats/batch-v1/object-key.js'
+
+export const DEFAULT_SPOOL_DIRECTORY = './spool'
+export const SPOOL_MAGIC = 'LSSPOOL1\n'
+const SEGMENT_SUFFIX = '.seg'
+/** After a failed write, wait this long before trying the disk again. */
+export const SPOOL_RETRY_MS = 1000
+
+const writevAsync = promisify(writev)
+const fdatasyncAsync = promisify(fdatasync)
+const closeAsync = promisify(close)
+
+export interface SpoolEvents {
+  onError(error: Error, path: string): void
+}
+
+/** Writes `buffers` completely (writev may write less than asked). */
+async function writeAll(fd: number, buffers: Uint8Array[]): Promise<void> {
+  let pending = buffers
+  while (pending.length > 0) {
+    let written = (await writevAsync(fd, pending)).bytesWritten
+    const rest: Uint8Array[] = []
+    for (const buffer of pending) {
+      if (written >= buffer.byteLength) {
+        written -= buffer.byteLength
+        continue
+      }
+      rest.push(written > 0 ? buffer.subarray(written) : buffer)
+      written = 0
+    }
+    pending = rest
+  }
+}
+
+class SpoolSegment implements JournalSegment {
+  private queued: Uint8Array[] = []
+  private appended: number
+  private durable: number
+  private flushing: Promise<void> | undefined
+  private waiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> = []
+  private error: Error | undefined
+  private closed = false
+
+  constructor(
+    private readonly spool: Spool,
+    readonly path: string,
+    private readonly fd: number,
+    headerBytes: number,
+  ) {
+    this.appended = this.durable = headerBytes
+  }
+
+  get failed(): boolean {
+    return this.error !== undefined
+  }
+
+  get size(): number {
+    return this.appended
+  }
+
+  append(frame: Uint8Array): void {
+    if (this.error || this.closed) return
+    this.queued.push(frame)
+    this.appended += frame.byteLength
+    this.spool.bytes += frame.byteLength
+  }
+
+  commit(): Promise<void> {
+    if (this.error) return Promise.reject(this.error)
+    const position = this.appended
+    if (position <= this.durable) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ position, resolve, reject })
+      this.flushing ??= this.flush()
+    })
+  }
+
+  // Group commit: whatever was queued when a round starts is written and fsynced
+  // together; whatever arrives during the fsync waits for the next round.
+  private async flush(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    try {
+      while (this.queued.length > 0 && !this.error) {
+        const buffers = this.queued
+        const upTo = this.appended
+        this.queued = []
+        await writeAll(this.fd, buffers)
+        await fdatasyncAsync(this.fd)
+        this.durable = upTo
+        this.waiters = this.waiters.filter((waiter) => (waiter.position <= upTo ? (waiter.resolve(), false) : true))
+      }
+    } catch (err) {
+      this.error = err as Error
+      this.queued = []
+      for (const waiter of this.waiters.splice(0)) waiter.reject(this.error)
+      this.spool.failed(this.error, this.path)
+    } finally {
+      this.flushing = undefined
+    }
+  }
+
+  async finish(): Promise<void> {
+    if (this.closed) return
+    if (!this.error && this.queued.length > 0) await this.commit().catch(() => {})
+    await this.flushing
+    this.closed = true
+    await closeAsync(this.fd).catch(() => {})
+  }
+
+  async discard(): Promise<void> {
+    await this.finish()
+    await unlink(this.path).catch(() => {})
+    this.spool.bytes -= this.appended
+  }
+}
+
+export interface RecoveredSegment {
+  key: string
+  path: string
+  /** The whole events of the segment (a torn tail cut off). */
+  frames: Buffer
+  events: number
+  /** Bytes cut off the end (a write the crash interrupted). */
+  tornBytes: number
+  discard(): Promise<void>
+}
+
+export class Spool implements BatchJournal {
+  readonly directory: string
+  /** Bytes in live segments (written or queued). */
+  bytes = 0
+  private brokenUntil = 0
+
+  constructor(
+    directory: string = DEFAULT_SPOOL_DIRECTORY,
+    private readonly events: SpoolEvents = { onError() {} },
+  ) {
+    this.directory = resolve(directory)
+  }
+
+  available(): boolean {
+    return Date.now() >= this.brokenUntil
+  }
+
+  /** Called by a segment whose write failed. */
+  failed(error: Error, path: string): void {
+    this.brokenUntil = Date.now() + SPOOL_RETRY_MS
+    this.events.onError(error, path)
+  }
+
+  open(key: string): JournalSegment {
+    const path = join(this.directory, encodeURIComponent(key) + SEGMENT_SUFFIX)
+    let fd: number | undefined
+    try {
+      mkdirSync(this.directory, { recursive: true })
+      fd = openSync(path, 'wx')
+      const header = Buffer.from(`${SPOOL_MAGIC}${key}\n`)
+      writeSync(fd, header)
+      this.bytes += header.byteLength
+      return new SpoolSegment(this, path, fd, header.byteLength)
+    } catch (err) {
+      if (fd !== undefined) closeSync(fd)
+      this.failed(err as Error, path)
+      throw err
+    }
+  }
+
+  /**
+   * Segments left by earlier processes, oldest key first. Each keeps its whole
+   * events; the caller stores them and then calls discard().
+   */
+  async recover(): Promise<RecoveredSegment[]> {
+    await mkdir(this.directory, { recursive: true })
+    const names = readdirSync(this.directory).filter((name) => name.endsWith(SEGMENT_SUFFIX))
+    const recovered: RecoveredSegment[] = []
+    for (const name of names) {
+      const path = join(this.directory, name)
+      const content = await readFile(path)
+      const newline = content.indexOf(0x0a, SPOOL_MAGIC.length)
+      const key = newline > 0 ? content.subarray(SPOOL_MAGIC.length, newline).toString() : ''
+      if (!content.subarray(0, SPOOL_MAGIC.length).equals(Buffer.from(SPOOL_MAGIC)) || !parseObjectKey(key)) {
+        this.events.onError(new Error('not a spool segment (bad header); left in place'), path)
+        continue
+      }
+      const frames = content.subarray(newline + 1)
+      let whole = 0
+      let events = 0
+      try {
+        for (const { offset, size } of decodeBatchV1(frames)) {
+          whole = offset + size
+          events++
+        }
+      } catch {
+        // A torn tail: everything from the first bad frame on was never acknowledged.
+      }
+      this.bytes += statSync(path).size
+      const size = content.byteLength
+      recovered.push({
+        key,
+        path,
+        frames: frames.subarray(0, whole),
+        events,
+        tornBytes: frames.byteLength - whole,
+        discard: async () => {
+          await unlink(path).catch(() => {})
+          this.bytes -= size
+        },
+      })
+    }
+    return recovered.sort((a, b) => a.key.localeCompare(b.key))
+  }
+}

@@ -53,12 +53,12 @@ t.test('JSON events: invalid vectors name the index and the rule', async (t) => 
 
 t.test('validateEvent rejects values JSON cannot carry', async (t) => {
   const base = { key: 1, type: 1, value: {}, clientTime: 0 }
-  t.throws(() => validateEvent({ ...base, key: NaN }), { rule: 'key-integer' })
-  t.throws(() => validateEvent({ ...base, key: undefined }), { rule: 'key-scalar' })
-  t.throws(() => validateEvent({ ...base, key: 1n }), { rule: 'key-scalar' })
-  t.throws(() => validateEvent({ ...base, value: new Date() }), { rule: 'value-object' })
-  t.throws(() => validateEvent({ ...base, clientTime: Infinity }), { rule: 'client-time' })
-  t.throws(() => validateEvent(null, 7), { rule: 'event-object', index: 7 })
+  t.throws(() => validateEvent({ ...base, key: NaN }), { code: 'LS_EVENT_INVALID', rule: 'key-integer' })
+  t.throws(() => validateEvent({ ...base, key: undefined }), { code: 'LS_EVENT_INVALID', rule: 'key-scalar' })
+  t.throws(() => validateEvent({ ...base, key: 1n }), { code: 'LS_EVENT_INVALID', rule: 'key-scalar' })
+  t.throws(() => validateEvent({ ...base, value: new Date() }), { code: 'LS_EVENT_INVALID', rule: 'value-object' })
+  t.throws(() => validateEvent({ ...base, clientTime: Infinity }), { code: 'LS_EVENT_INVALID', rule: 'client-time' })
+  t.throws(() => validateEvent(null, 7), { code: 'LS_EVENT_INVALID', rule: 'event-object', index: 7 })
 })
 
 t.test('key order is total and matches the vector', async (t) => {
@@ -139,17 +139,17 @@ t.test('eventbuf-v2: the offset is in the whole stream, across chunks', async (t
   const all = Buffer.concat(parts)
   const decoder = new EventbufV2Decoder()
   t.equal(decoder.push(all.subarray(0, parts[0]!.length + 3)).length, 1)
-  t.throws(() => decoder.push(all.subarray(parts[0]!.length + 3)), { offset: parts[0]!.length + parts[1]!.length, index: 2, reason: 'checksum mismatch' })
+  t.throws(() => decoder.push(all.subarray(parts[0]!.length + 3)), { code: 'LS_EVENT_DECODE', offset: parts[0]!.length + parts[1]!.length, index: 2, reason: 'checksum mismatch' })
   t.throws(() => decoder.push(Buffer.alloc(1)), { code: 'LS_EVENT_DECODE' }, 'stays failed')
 })
 
 t.test('eventbuf-v2: limits', async (t) => {
   const events = sampleEvents(11, 4)
   const bytes = encodeEventbufV2Events(events)
-  t.throws(() => decodeEventbufV2(bytes, { maxEvents: 3 }), { index: 3, reason: 'more than 3 events' })
+  t.throws(() => decodeEventbufV2(bytes, { maxEvents: 3 }), { code: 'LS_EVENT_DECODE', index: 3, reason: 'more than 3 events' })
   t.equal(decodeEventbufV2(bytes, { maxEvents: 4 }).length, 4)
   const big = encodeEventbufV2({ key: 1, type: 1, value: { s: 'x'.repeat(2000) }, clientTime: 0 })
-  t.throws(() => decodeEventbufV2(big, { maxEventBytes: 1000 }), { offset: 0, reason: /over the limit of 1000/ })
+  t.throws(() => decodeEventbufV2(big, { maxEventBytes: 1000 }), { code: 'LS_EVENT_DECODE', offset: 0, reason: /over the limit of 1000/ })
   t.same(decodeEventbufV2(new Uint8Array(0)), [], 'empty input is zero events')
 })
 

@@ -34,7 +34,8 @@ table { width: 100%; border-collapse: collapse; background: var(--panel); border
 th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 11px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); font-weight: 600; }
 td.time { white-space: nowrap; font-variant-numeric: tabular-nums; }
-td.key, td.value { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; word-break: break-all; }
+td.key, td.value { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; overflow-wrap: anywhere; }
+td.key { min-width: 9em; }
 td.value { color: var(--muted); }
 .type { display: inline-block; padding: 1px 8px; border-radius: 10px; background: color-mix(in srgb, var(--accent) 15%, transparent); color: var(--accent); font-size: 12px; white-space: nowrap; }
 tr.fresh { animation: fresh 2s ease-out; }
@@ -122,8 +123,8 @@ async function loadSelected() {
   const response = await fetch(BASE + '/events.json?bucket=' + encodeURIComponent(bucket))
   const { events } = await response.json()
   if (bucket !== state.selected) return
-  // events.json is in key order; the reverse gives a stable order among events with the same serverTime.
-  addEvents(events.slice().reverse(), false)
+  // Among events with the same serverTime, the later key shows first (events.json is in key order).
+  addEvents(events, false)
   renderEvents()
 }
 

@@ -52,4 +52,4 @@ t.test('the live page shows posted events, newest first, per bucket, filtered by
   await (await request(`${url}/reset`)).body.dump()
   await page.locator('#placeholder:not([hidden])').waitFor()
   t.equal(await page.locator('tr.event-row').count(), 0, 'reset clears the page')
-  })
+})

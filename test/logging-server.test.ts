@@ -1,6 +1,6 @@
 // The standalone LoggingServer over real sockets: what clients see, and what
 // the bytes written to the batch directory decode to.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import { Readable } from 'node:stream'
 import { request } from 'undici'
@@ -8,18 +8,13 @@ import { LoggingServer, parseObjectKey, type LoggingServerOptions } from '../src
 import { readLoggedRequests } from './helpers/batches.js'
 import { tempDir } from './helpers/temp.js'
 
-async function startServer(t: Tap.Test, options: LoggingServerOptions = {}) {
+async function startServer(t: Test, options: LoggingServerOptions = {}) {
   const directory = tempDir(t)
   const server = new LoggingServer({ directory, batchSeconds: 60, ...options })
   const address = await server.listen(0, '127.0.0.1')
   const base = `http://127.0.0.1:${address.port}`
   t.teardown(() => server.close().catch(() => {}))
   return { server, directory, base, port: address.port }
-}
-
-type Tap = typeof t
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0]
 }
 
 /** Sends raw bytes on a fresh socket and resolves with everything the server answered. */

@@ -14,7 +14,7 @@ export interface FlagSpec {
   type: 'string' | 'integer' | 'number' | 'boolean'
   description: string
   default?: string | number | boolean
-  /** Environment variable; defaults to LOGGING_SYSTEM_<NAME> (upper snake case). Empty string: none. */
+  /** Environment variable; defaults to LOGGING_SYSTEM_<COMMAND PREFIX><NAME> (upper snake case). Empty string: none. */
   env?: string
   short?: string
 }
@@ -30,6 +30,12 @@ export interface CliIo {
 export interface CliCommand {
   name: string
   summary: string
+  /**
+   * Inserted after LOGGING_SYSTEM_ in the command's default variable names, so
+   * commands that share a flag name (`--port`) do not share its variable.
+   * Default: none (the daemon, `serve`, owns the short names).
+   */
+  envPrefix?: string
   /** Shown after the command name in the usage line, e.g. `[FILES...]`. */
   positionals?: string
   flags: FlagSpec[]
@@ -42,9 +48,9 @@ export interface ParsedCommandLine {
   positionals: string[]
 }
 
-export function envNameOf(flag: FlagSpec): string {
+export function envNameOf(flag: FlagSpec, command: Pick<CliCommand, 'envPrefix'> = {}): string {
   if (flag.env !== undefined) return flag.env
-  return 'LOGGING_SYSTEM_' + flag.name.toUpperCase().replace(/-/g, '_')
+  return 'LOGGING_SYSTEM_' + (command.envPrefix ?? '') + flag.name.toUpperCase().replace(/-/g, '_')
 }
 
 const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on'])
@@ -90,7 +96,7 @@ export function parseCommandLine(command: CliCommand, argv: string[], env: NodeJ
   const values: Record<string, FlagValue> = {}
   for (const flag of command.flags) {
     const fromArgv = (parsed.values as Record<string, string | boolean | undefined>)[flag.name]
-    const envName = envNameOf(flag)
+    const envName = envNameOf(flag, command)
     const fromEnv = envName ? env[envName] : undefined
     if (fromArgv !== undefined) values[flag.name] = convert(flag, fromArgv, `--${flag.name}`)
     else if (fromEnv !== undefined) values[flag.name] = convert(flag, fromEnv, envName)
@@ -103,7 +109,7 @@ export function formatHelp(command: CliCommand): string {
   const lines = [`Usage: logging-system ${command.name} [options]${command.positionals ? ' ' + command.positionals : ''}`, '', command.summary, '', 'Options:']
   const rows = command.flags.map((flag) => {
     const left = `  --${flag.name}${flag.type === 'boolean' ? '' : ` <${flag.type === 'string' ? 'value' : flag.type}>`}`
-    const env = envNameOf(flag)
+    const env = envNameOf(flag, command)
     const extra = [flag.default !== undefined ? `default: ${String(flag.default)}` : '', env ? `env: ${env}` : ''].filter(Boolean).join('; ')
     return [left, `${flag.description}${extra ? ` (${extra})` : ''}`]
   })

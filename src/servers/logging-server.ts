@@ -19,7 +19,7 @@ import { randomToken } from '../formats/batch-v1/tokens.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { BatchUploader, type UploadReport } from '../sinks/batch-uploader.js'
 import { DEFAULT_BATCH_DIRECTORY, DirectorySink } from '../sinks/directory-sink.js'
-import type { RetryPolicy } from '../sinks/retry-policy.js'
+import type { RetryPolicy } from '../retry-policy.js'
 import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
 import { parseObjectKey } from '../formats/batch-v1/object-key.js'
@@ -98,7 +98,7 @@ export interface LoggingServerOptions extends CaptureOptions {
   /** close(): batches the sink could not take by the deadline are written here. Default: './unsent-batches'. */
   unsentDirectory?: string
   /** Backoff between attempts to store a batch. Default: 200 ms doubling to 30 s, full jitter. */
-  retryPolicy?: RetryPolicy
+  retryPolicy?: Partial<RetryPolicy>
   /** Structured logger (pino or alike). Default: silent. */
   logger?: ServerLogger
   /** Names this process in every key. Default: 8 random base58 characters. */

@@ -3,9 +3,9 @@
  * write with backoff for as long as it takes. Capture never waits on it: it
  * only queues. A batch leaves the queue only once the sink has stored it.
  */
-import { UnsentBatchesError } from '../errors.js'
+import { InvalidOptionError, UnsentBatchesError } from '../errors.js'
 import type { SealedBatch } from '../batch/batch-writer.js'
-import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js'
+import { DEFAULT_RETRY_POLICY, normalizeRetryPolicy, retryDelay, type RetryPolicy } from '../retry-policy.js'
 import type { Sink } from './sink.js'
 
 export interface UploadReport {
@@ -17,7 +17,8 @@ export interface UploadReport {
 
 export interface BatchUploaderOptions {
   sink: Sink
-  retryPolicy?: RetryPolicy
+  /** Backoff between attempts. Default: DEFAULT_RETRY_POLICY; maxRetries must stay Infinity (a batch is never given up). */
+  retryPolicy?: Partial<RetryPolicy>
   /** Called after each stored batch. */
   onStored?: (report: UploadReport) => void
   /** Called after each failed attempt, with the delay before the next one. */
@@ -35,7 +36,11 @@ export class BatchUploader {
   private stopped = false
 
   constructor(options: BatchUploaderOptions) {
-    this.options = { ...options, retryPolicy: options.retryPolicy ?? DEFAULT_RETRY_POLICY }
+    const retryPolicy = normalizeRetryPolicy(options.retryPolicy, DEFAULT_RETRY_POLICY, 'retryPolicy')
+    if (retryPolicy.maxRetries !== Infinity) {
+      throw new InvalidOptionError('retryPolicy.maxRetries', 'the uploader never gives up on a batch; leave maxRetries at Infinity')
+    }
+    this.options = { ...options, retryPolicy }
   }
 
   /** Bytes of compressed batches not yet stored. */

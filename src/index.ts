@@ -2,7 +2,7 @@
 export * from './errors.js'
 
 // Servers
-export { LoggingServer, type LoggingServerOptions, type LoggingServerEvents, type ServerLogger } from './servers/logging-server.js'
+export { LoggingServer, ACK_MODES, type AckMode, type LoggingServerOptions, type LoggingServerEvents, type ServerLogger } from './servers/logging-server.js'
 export { fastifyLogging, type FastifyLoggingOptions } from './servers/fastify-plugin.js'
 export { corsHeaders, preflightHeaders, type CorsOptions } from './servers/cors.js'
 
@@ -66,3 +66,6 @@ export {
 export { createClient, type ClientOptions, type EventClient, type TrackedEvent, type FlushResult } from './client/create-client.js'
 export { postEvents, postEventsUrl, type EventFormat, type PostResult } from './client/post-events.js'
 export { randomEvent, randomEvents, seededRandom, RANDOM_EVENT_TYPES } from './client/random-events.js'
+export { createAdminServer, type AdminServer } from './ops/admin-server.js'
+export { createLoggingMetrics, type LoggingMetrics } from './ops/metrics.js'
+export { Spool, DEFAULT_SPOOL_DIRECTORY } from './spool/spool.js'

@@ -4,7 +4,17 @@ import { DEFAULT_BATCH_SECONDS, DEFAULT_GZIP_LEVEL } from '../batch/batch-writer
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RECORDED_HEADERS } from '../capture/request-capture.js'
 import type { IpMode } from '../capture/client-address.js'
 import { CliUsageError } from '../errors.js'
-import { DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_UNSENT_DIRECTORY, LoggingServer } from '../servers/logging-server.js'
+import {
+  ACK_MODES,
+  DEFAULT_ACK_MODE,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_MAX_BACKLOG_BYTES,
+  DEFAULT_UNSENT_DIRECTORY,
+  LoggingServer,
+  type AckMode,
+} from '../servers/logging-server.js'
+import { createAdminServer } from '../ops/admin-server.js'
+import { DEFAULT_SPOOL_DIRECTORY } from '../spool/spool.js'
 import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
 import type { CliCommand, FlagSpec } from './command-line.js'
 
@@ -24,6 +34,11 @@ export const command: CliCommand = {
     { name: 'host', type: 'string', default: '0.0.0.0', description: 'Address to listen on.' },
     { name: 'dir', type: 'string', description: `Directory for batches (default ${DEFAULT_BATCH_DIRECTORY} when no --s3-bucket).` },
     ...S3_FLAGS,
+    { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see README, "Acknowledgement").` },
+    { name: 'spool-dir', type: 'string', default: DEFAULT_SPOOL_DIRECTORY, description: 'Spool for --ack spool; left-over segments are delivered at start.' },
+    { name: 'max-backlog-bytes', type: 'integer', default: DEFAULT_MAX_BACKLOG_BYTES, description: 'Past this many bytes waiting for the sink, new requests get 503.' },
+    { name: 'admin-port', type: 'integer', description: 'Port for /healthz, /readyz and /metrics (off when unset).' },
+    { name: 'admin-host', type: 'string', default: '127.0.0.1', description: 'Address for the admin port.' },
     { name: 'batch-seconds', type: 'number', default: DEFAULT_BATCH_SECONDS, description: 'Seal a batch this many seconds after its first event.' },
     { name: 'max-body-bytes', type: 'integer', default: DEFAULT_MAX_BODY_BYTES, description: 'Larger request bodies get 413.' },
     { name: 'trust-proxy', type: 'boolean', default: false, description: 'Take the client IP from X-Forwarded-For (left-most entry).' },
@@ -56,9 +71,17 @@ export const command: CliCommand = {
       gzipLevel: values['gzip-level'] as number,
       closeTimeoutMs: values['close-timeout-ms'] as number,
       unsentDirectory: String(values['unsent-dir']),
+      ack: values['ack'] as AckMode,
+      spoolDirectory: String(values['spool-dir']),
+      maxBacklogBytes: values['max-backlog-bytes'] as number,
       logger,
     })
     await server.listen(values['port'] as number, String(values['host']))
+    const admin = values['admin-port'] !== undefined ? createAdminServer(server) : undefined
+    if (admin) {
+      const address = await admin.listen(values['admin-port'] as number, String(values['admin-host']))
+      logger.info({ address: address.address, port: address.port }, 'admin listening')
+    }
     const signal = await io.stopSignal
     logger.info({ signal }, 'stopping: finishing requests and writing the last batch')
     try {
@@ -68,6 +91,8 @@ export const command: CliCommand = {
     } catch (err) {
       logger.error({ err }, 'stopped with batches not stored in the sink')
       return 1
+    } finally {
+      await admin?.close()
     }
   },
 }

@@ -13,6 +13,8 @@ import { randomToken } from '../formats/batch-v1/tokens.js'
 export const DEFAULT_BATCH_SECONDS = 10
 export const DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
 export const DEFAULT_GZIP_LEVEL = 6
+/** Frames are handed to zlib in chunks of about this size: each zlib write is a thread-pool job. */
+const GZIP_CHUNK_BYTES = 64 * 1024
 
 export interface BatchWriterOptions {
   /** Names this process in every key. */
@@ -74,6 +76,18 @@ export class OpenBatch {
   private readonly chunks: Buffer[] = []
   private readonly compressed: Promise<Buffer>
   private finished: Promise<void> | undefined
+  // Frames not yet handed to zlib; written once per event-loop turn or per GZIP_CHUNK_BYTES.
+  private pending: Uint8Array[] = []
+  private pendingBytes = 0
+  private flushScheduled = false
+  private readonly flushPending = () => {
+    this.flushScheduled = false
+    if (this.pendingBytes === 0) return
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
+    this.pending = []
+    this.pendingBytes = 0
+    this.gzip.write(chunk)
+  }
 
   constructor(
     identity: { key: string; batchNumber: number; startTime: number },
@@ -101,8 +115,14 @@ export class OpenBatch {
   write(frame: Uint8Array): void {
     this.events++
     this.rawBytes += frame.byteLength
-    this.gzip.write(frame)
+    this.pending.push(frame)
+    this.pendingBytes += frame.byteLength
     this.segment?.append(frame)
+    if (this.pendingBytes >= GZIP_CHUNK_BYTES) this.flushPending()
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(this.flushPending)
+    }
   }
 
   /** True when the batch has a journal but its events can no longer be made durable there. */
@@ -123,6 +143,7 @@ export class OpenBatch {
 
   /** Ends the gzip stream and starts closing the journal segment. */
   finish(): { body: Promise<Buffer> } {
+    this.flushPending()
     this.gzip.end()
     this.finished = this.segment?.finish()
     return { body: this.compressed }

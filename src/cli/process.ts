@@ -1,9 +1,13 @@
 /** Runs the CLI in this process: real streams, real signals, exit code on return. */
+import cluster from 'node:cluster'
 import { main } from './main.js'
 
 export async function runCliProcess(argv: string[]): Promise<void> {
+  // Handlers stay installed: a second signal (a supervisor that signals the whole
+  // process group, a cluster primary forwarding one) must not kill a process
+  // that is writing its last batch. closeTimeoutMs bounds the shutdown instead.
   const stopSignal = new Promise<string>((resolve) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal))
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => resolve(signal))
   })
   try {
     process.exitCode = await main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, stopSignal })
@@ -11,4 +15,6 @@ export async function runCliProcess(argv: string[]): Promise<void> {
     process.stderr.write(`logging-system: ${(err as Error).stack ?? String(err)}\n`)
     process.exitCode = 1
   }
+  // A cluster worker's IPC channel would keep it alive after its work is done.
+  if (cluster.isWorker) process.exit(process.exitCode)
 }

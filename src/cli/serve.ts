@@ -1,5 +1,8 @@
 /** `logging-system serve`: the standalone logging daemon. */
+import cluster from 'node:cluster'
+import { join } from 'node:path'
 import { pino } from 'pino'
+import { AggregatorRegistry } from 'prom-client'
 import { DEFAULT_BATCH_SECONDS, DEFAULT_GZIP_LEVEL } from '../batch/batch-writer.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RECORDED_HEADERS } from '../capture/request-capture.js'
 import type { IpMode } from '../capture/client-address.js'
@@ -14,6 +17,8 @@ import {
   type AckMode,
 } from '../servers/logging-server.js'
 import { createAdminServer } from '../ops/admin-server.js'
+import { runClusterPrimary, WORKER_INDEX_ENV, type WorkerStatusMessage } from '../ops/cluster-primary.js'
+import { createLoggingMetrics } from '../ops/metrics.js'
 import { DEFAULT_SPOOL_DIRECTORY } from '../spool/spool.js'
 import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
 import type { CliCommand, FlagSpec } from './command-line.js'
@@ -37,6 +42,7 @@ export const command: CliCommand = {
     { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see README, "Acknowledgement").` },
     { name: 'spool-dir', type: 'string', default: DEFAULT_SPOOL_DIRECTORY, description: 'Spool for --ack spool; left-over segments are delivered at start.' },
     { name: 'max-backlog-bytes', type: 'integer', default: DEFAULT_MAX_BACKLOG_BYTES, description: 'Past this many bytes waiting for the sink, new requests get 503.' },
+    { name: 'workers', type: 'integer', default: 1, description: 'Processes sharing the port (node:cluster); each has its own serverToken, spool and batches.' },
     { name: 'admin-port', type: 'integer', description: 'Port for /healthz, /readyz and /metrics (off when unset).' },
     { name: 'admin-host', type: 'string', default: '127.0.0.1', description: 'Address for the admin port.' },
     { name: 'batch-seconds', type: 'number', default: DEFAULT_BATCH_SECONDS, description: 'Seal a batch this many seconds after its first event.' },
@@ -51,7 +57,21 @@ export const command: CliCommand = {
   ],
   async run({ values }, io) {
     if (values['dir'] !== undefined && values['s3-bucket'] !== undefined) throw new CliUsageError('--dir and --s3-bucket exclude each other')
-    const logger = pino({ level: String(values['log-level']), base: { pid: process.pid } }, io.stdout)
+    const workers = values['workers'] as number
+    if (workers < 1) throw new CliUsageError(`--workers must be at least 1, got ${workers}`)
+    const adminPort = values['admin-port'] as number | undefined
+    const workerIndex = cluster.isWorker ? process.env[WORKER_INDEX_ENV] : undefined
+    const logger = pino({ level: String(values['log-level']), base: { pid: process.pid, ...(workerIndex !== undefined ? { worker: Number(workerIndex) } : {}) } }, io.stdout)
+    if (workers > 1 && cluster.isPrimary) {
+      return runClusterPrimary({
+        workers,
+        logger,
+        stopSignal: io.stopSignal,
+        ...(adminPort !== undefined ? { admin: { port: adminPort, host: String(values['admin-host']) } } : {}),
+      })
+    }
+    // Each worker keeps its own spool and unsent batches, found again by the worker that replaces it.
+    const perWorker = (directory: string) => (workerIndex !== undefined ? join(directory, `worker-${workerIndex}`) : directory)
     const server = new LoggingServer({
       ...(values['s3-bucket'] !== undefined
         ? {
@@ -70,17 +90,36 @@ export const command: CliCommand = {
       headers: String(values['headers']).split(',').map((name) => name.trim()).filter(Boolean),
       gzipLevel: values['gzip-level'] as number,
       closeTimeoutMs: values['close-timeout-ms'] as number,
-      unsentDirectory: String(values['unsent-dir']),
+      unsentDirectory: perWorker(String(values['unsent-dir'])),
       ack: values['ack'] as AckMode,
-      spoolDirectory: String(values['spool-dir']),
+      spoolDirectory: perWorker(String(values['spool-dir'])),
       maxBacklogBytes: values['max-backlog-bytes'] as number,
       logger,
     })
-    await server.listen(values['port'] as number, String(values['host']))
-    const admin = values['admin-port'] !== undefined ? createAdminServer(server) : undefined
-    if (admin) {
-      const address = await admin.listen(values['admin-port'] as number, String(values['admin-host']))
+    // Metrics first, so the first requests are counted too.
+    const metrics = adminPort !== undefined ? createLoggingMetrics(server) : undefined
+    let admin: ReturnType<typeof createAdminServer> | undefined
+    if (cluster.isWorker) {
+      // The primary serves the admin port: it aggregates these metrics and statuses.
+      if (metrics) {
+        AggregatorRegistry.setRegistries([metrics.registry])
+        // Constructing one installs prom-client's listener that answers the primary.
+        new AggregatorRegistry()
+      }
+    } else if (metrics) {
+      admin = createAdminServer(server, metrics)
+      const address = await admin.listen(adminPort!, String(values['admin-host']))
       logger.info({ address: address.address, port: address.port }, 'admin listening')
+    }
+    await server.listen(values['port'] as number, String(values['host']))
+    if (cluster.isWorker) {
+      const report = () => {
+        const status = server.status()
+        const reason = status.unavailable ?? (status.sinkFailing ? 'the sink is failing' : undefined)
+        if (process.connected) process.send?.({ type: 'logging-system:status', ready: server.ready, ...(reason ? { reason } : {}) } satisfies WorkerStatusMessage)
+      }
+      report()
+      setInterval(report, 1000).unref()
     }
     const signal = await io.stopSignal
     logger.info({ signal }, 'stopping: finishing requests and writing the last batch')

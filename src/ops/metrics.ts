@@ -34,6 +34,7 @@ export function createLoggingMetrics(server: LoggingServer, registry = new Regis
   new Gauge({ name: 'logging_spool_bytes', help: 'Bytes in spool segments not yet released.', registers: [registry], collect() { this.set(status().spoolBytes) } })
   new Gauge({
     name: 'logging_oldest_unsent_batch_age_seconds',
+    aggregator: 'max',
     help: 'Age of the oldest batch not yet stored (0 when none).',
     registers: [registry],
     collect() {
@@ -41,7 +42,7 @@ export function createLoggingMetrics(server: LoggingServer, registry = new Regis
       this.set(oldest === undefined ? 0 : (Date.now() - oldest) / 1000)
     },
   })
-  new Gauge({ name: 'logging_sink_failing', help: '1 while the last attempt to store a batch failed.', registers: [registry], collect() { this.set(status().sinkFailing ? 1 : 0) } })
+  new Gauge({ name: 'logging_sink_failing', help: 'Processes whose last attempt to store a batch failed (1 or 0 per process).', registers: [registry], collect() { this.set(status().sinkFailing ? 1 : 0) } })
 
   for (const name of Object.values(OUTCOME_NAMES)) requests.inc({ outcome: name }, 0)
   for (const code of ['413', '503']) rejected.inc({ status: code }, 0)

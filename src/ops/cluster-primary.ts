@@ -1,0 +1,123 @@
+/**
+ * `serve --workers N`: the primary process of a node:cluster. N workers share
+ * the listening port, each a whole LoggingServer with its own serverToken,
+ * spool and batches. The primary restarts a worker that dies (the new one
+ * recovers its spool), forwards SIGTERM/SIGINT, and exits with the worst exit
+ * code. With an admin port, the primary serves it: metrics summed over the
+ * workers (prom-client's AggregatorRegistry), readiness from every worker.
+ */
+import cluster, { type Worker } from 'node:cluster'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { AggregatorRegistry } from 'prom-client'
+import type { ServerLogger } from '../servers/logging-server.js'
+
+/** Environment variable telling a worker its stable index (0..N-1), kept across restarts. */
+export const WORKER_INDEX_ENV = 'LOGGING_SYSTEM_WORKER_INDEX'
+/** A worker that dies sooner than this after its start is restarted only after this delay (crash loops). */
+const RESTART_BACKOFF_MS = 1000
+
+/** What a worker tells the primary about itself. */
+export interface WorkerStatusMessage {
+  type: 'logging-system:status'
+  ready: boolean
+  reason?: string
+}
+
+export interface ClusterOptions {
+  workers: number
+  logger: ServerLogger
+  stopSignal: Promise<string>
+  admin?: { port: number; host: string }
+}
+
+export async function runClusterPrimary(options: ClusterOptions): Promise<number> {
+  const { logger } = options
+  const workers = new Map<number, { worker: Worker; startedAt: number; status?: WorkerStatusMessage }>()
+  let stopping = false
+  let worstExitCode = 0
+  const allExited = new Promise<void>((resolve) => {
+    const check = () => stopping && workers.size === 0 && resolve()
+    cluster.on('exit', (worker, code, signal) => {
+      const index = [...workers].find(([, entry]) => entry.worker === worker)?.[0]
+      if (index === undefined) return
+      const entry = workers.get(index)!
+      workers.delete(index)
+      if (stopping) {
+        worstExitCode = Math.max(worstExitCode, code ?? 1)
+        logger.info({ worker: index, pid: worker.process.pid, code, signal }, 'worker stopped')
+        check()
+        return
+      }
+      const delay = Date.now() - entry.startedAt < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0
+      logger.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; restarting it')
+      setTimeout(() => (stopping ? check() : fork(index)), delay)
+    })
+  })
+
+  function fork(index: number): void {
+    const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) })
+    const entry: { worker: Worker; startedAt: number; status?: WorkerStatusMessage } = { worker, startedAt: Date.now() }
+    workers.set(index, entry)
+    worker.on('message', (message: WorkerStatusMessage) => {
+      if (message?.type === 'logging-system:status') entry.status = message
+    })
+  }
+
+  logger.info({ workers: options.workers, pid: process.pid }, 'starting workers')
+  for (let index = 0; index < options.workers; index++) fork(index)
+
+  const admin = options.admin ? await startClusterAdmin(options.admin, () => [...workers.values()].map((entry) => entry.status), options.workers) : undefined
+  if (admin) logger.info({ address: admin.address().address, port: admin.address().port }, 'admin listening')
+
+  const signal = await options.stopSignal
+  stopping = true
+  logger.info({ signal }, 'stopping workers')
+  for (const { worker } of workers.values()) worker.process.kill('SIGTERM')
+  await allExited
+  await admin?.close()
+  return worstExitCode
+}
+
+async function startClusterAdmin(
+  where: { port: number; host: string },
+  statuses: () => Array<WorkerStatusMessage | undefined>,
+  expected: number,
+) {
+  const aggregator = new AggregatorRegistry()
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n')
+    if (path === '/healthz') return json(200, { status: 'alive', workers: statuses().length })
+    if (path === '/readyz') {
+      const all = statuses()
+      const notReady = all.filter((status) => !status?.ready)
+      const ready = all.length === expected && notReady.length === 0
+      return json(ready ? 200 : 503, {
+        status: ready ? 'ready' : 'not ready',
+        workers: all.length,
+        ...(ready ? {} : { reasons: notReady.map((status) => status?.reason ?? 'starting') }),
+      })
+    }
+    if (path === '/metrics') {
+      aggregator.clusterMetrics().then(
+        (text) => res.writeHead(200, { 'content-type': aggregator.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+      )
+      return
+    }
+    json(404, { error: `no such endpoint ${path}; try /healthz, /readyz or /metrics` })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(where.port, where.host, resolve)
+  })
+  return {
+    address: () => server.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      }),
+  }
+}

@@ -10,6 +10,10 @@ export type ErrorCode =
   | 'LS_UNSENT_BATCHES'
   | 'LS_CLOSED'
   | 'LS_CLI_USAGE'
+  | 'LS_EVENT_DECODE'
+  | 'LS_EVENT_INVALID'
+  | 'LS_BAD_REQUEST'
+  | 'LS_SEND_FAILED'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -80,5 +84,74 @@ export class CliUsageError extends LoggingSystemError {
   constructor(message: string) {
     super('LS_CLI_USAGE', message)
     this.name = 'CliUsageError'
+  }
+}
+
+/**
+ * Bytes that are not valid eventbuf-v2: `offset` is where the first bad event
+ * starts (its length prefix) in the whole stream, `index` its position (0-based).
+ */
+export class EventDecodeError extends LoggingSystemError {
+  readonly offset: number
+  readonly index: number
+  readonly reason: string
+
+  constructor(offset: number, index: number, reason: string, options?: { cause?: unknown }) {
+    super('LS_EVENT_DECODE', `bad eventbuf-v2 event #${index} at byte ${offset}: ${reason}`, options)
+    this.name = 'EventDecodeError'
+    this.offset = offset
+    this.index = index
+    this.reason = reason
+  }
+}
+
+/** An event that breaks a rule of the event format; `rule` is a stable name (see formats/json-events.md). */
+export class EventValidationError extends LoggingSystemError {
+  readonly index: number
+  readonly rule: string
+  readonly reason: string
+
+  constructor(index: number, rule: string, reason: string) {
+    super('LS_EVENT_INVALID', `invalid event #${index}: ${reason} (rule ${rule})`)
+    this.name = 'EventValidationError'
+    this.index = index
+    this.rule = rule
+    this.reason = reason
+  }
+}
+
+/**
+ * A request to the DevServer that it refuses before looking at any event: no
+ * bucket, malformed JSON, wrong content type, too large. `statusCode` is the
+ * HTTP status it answers with.
+ */
+export class BadRequestError extends LoggingSystemError {
+  readonly statusCode: number
+  readonly reason: string
+
+  constructor(statusCode: number, reason: string) {
+    super('LS_BAD_REQUEST', reason)
+    this.name = 'BadRequestError'
+    this.statusCode = statusCode
+    this.reason = reason
+  }
+}
+
+/**
+ * The client gave up on a batch: a 4xx answer (not retried), or network errors
+ * and 5xx answers until the retries ran out. `status` is the last HTTP status
+ * (undefined after a network error), `body` the last answer's body text.
+ */
+export class SendFailedError extends LoggingSystemError {
+  readonly status: number | undefined
+  readonly attempts: number
+  readonly body: string | undefined
+
+  constructor(message: string, details: { status?: number; attempts: number; body?: string }, options?: { cause?: unknown }) {
+    super('LS_SEND_FAILED', message, options)
+    this.name = 'SendFailedError'
+    this.status = details.status
+    this.attempts = details.attempts
+    this.body = details.body
   }
 }

@@ -7,6 +7,8 @@ import { formatHelp, parseCommandLine, type CliCommand, type CliIo } from './com
 
 /** Subcommands, loaded on demand so `serve` does not pay for the others. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: CliCommand }> }> = {
+  dev: { summary: 'Run the DevServer: the events API in memory, with a live page.', load: () => import('./dev.js') },
+  gen: { summary: 'Send random events to a DevServer or LoggingServer.', load: () => import('./gen.js') },
   serve: { summary: 'Run the logging daemon: every request, unparsed, into gzipped batches.', load: () => import('./serve.js') },
 }
 

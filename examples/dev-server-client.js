@@ -1,0 +1,17 @@
+// A DevServer on a free port, a client that tracks two events, and the events read back.
+// Run it: npm run build && node examples/dev-server-client.js
+import { createClient, DevServer } from 'logging-system'
+
+const server = new DevServer()
+const url = await server.listen(0) // the CLI equivalent: logging-system dev --port 7007
+
+const client = createClient({ url, bucket: 'my-app', format: 'eventbuf-v2' })
+client.track({ type: 'signup', value: { plan: 'free' } }) // key and clientTime are filled in
+client.track({ key: 'order-1001', type: 'purchase', value: { amountCents: 1299 } })
+await client.close() // sends what is queued
+
+const response = await fetch(`${url}/events.json?bucket=my-app`)
+const { events } = await response.json()
+for (const event of events) console.log(`${event.type} ${JSON.stringify(event.key)} ${JSON.stringify(event.value)}`)
+console.log(`live page: ${url}/`)
+await server.close()

@@ -9,6 +9,7 @@ import { formatHelp, parseCommandLine, type CliCommand, type CliIo } from './com
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: CliCommand }> }> = {
   dev: { summary: 'Run the DevServer: the events API in memory, with a live page.', load: () => import('./dev.js') },
   gen: { summary: 'Send random events to a DevServer or LoggingServer.', load: () => import('./gen.js') },
+  replay: { summary: 'Read stored batches back and write them as NDJSON or re-send them.', load: () => import('./replay.js') },
   serve: { summary: 'Run the logging daemon: every request, unparsed, into gzipped batches.', load: () => import('./serve.js') },
 }
 

@@ -19,7 +19,7 @@ import type { BatchSource } from './batch-source.js'
 import { RequestDecoderRegistry } from './decoders/registry.js'
 import type { ReplayedEvent } from './decoders/request-decoder.js'
 import { RequestAssembler, type LoggedRequest } from './request-assembler.js'
-import { DEFAULT_RANGE_MARGIN_MS, requestInRange, validateTimeRange, type TimeRange } from './time-range.js'
+import { requestInRange, validateTimeRange, type TimeRange } from './time-range.js'
 
 /** Something the reader could not use, reported as it happens. */
 export type ReadProblem =
@@ -124,6 +124,7 @@ export class BatchReader {
   private readonly range: TimeRange & { marginMs: number }
   private readonly assembler = new RequestAssembler()
   private started = false
+  private decoders: RequestDecoderRegistry | undefined
 
   constructor(options: BatchReaderOptions) {
     this.options = options
@@ -166,25 +167,31 @@ export class BatchReader {
 
   /** Every event the decoders find in the complete requests. */
   async *events(): AsyncGenerator<ReplayedEvent> {
-    const decoders = this.options.decoders ?? new RequestDecoderRegistry()
-    for await (const request of this.requests()) {
-      const found = decoders.find(request)
-      if (!found) {
-        this.report.withoutDecoder++
-        continue
-      }
-      let events: ReplayedEvent[]
-      try {
-        events = found.decoder.decode(request, found.url)
-      } catch (err) {
-        this.report.undecodable++
-        const reason = (err as LoggingSystemError).message ?? String(err)
-        this.problem({ kind: 'undecodable-request', serverToken: request.serverToken, reqId: request.reqId, path: request.path, decoder: found.decoder.name, reason })
-        continue
-      }
-      this.report.events += events.length
-      yield* events
+    for await (const request of this.requests()) yield* this.decode(request)
+  }
+
+  /**
+   * The events of one request (from requests()), counted in the report: none
+   * when no decoder reads it, or when its decoder fails (reported as undecodable).
+   */
+  decode(request: LoggedRequest): ReplayedEvent[] {
+    this.decoders ??= this.options.decoders ?? new RequestDecoderRegistry()
+    const found = this.decoders.find(request)
+    if (!found) {
+      this.report.withoutDecoder++
+      return []
     }
+    let events: ReplayedEvent[]
+    try {
+      events = found.decoder.decode(request, found.url)
+    } catch (err) {
+      this.report.undecodable++
+      const reason = (err as LoggingSystemError).message ?? String(err)
+      this.problem({ kind: 'undecodable-request', serverToken: request.serverToken, reqId: request.reqId, path: request.path, decoder: found.decoder.name, reason })
+      return []
+    }
+    this.report.events += events.length
+    return events
   }
 
   private async *readBatch(batch: PlannedBatch, state: ServerState): AsyncGenerator<LoggedRequest> {
@@ -273,4 +280,4 @@ export class BatchReader {
   }
 }
 
-export { DEFAULT_RANGE_MARGIN_MS }
+

@@ -30,8 +30,8 @@ export class S3Source implements BatchSource {
   private readonly maxBatchBytes: number
   private readonly ownsClient: boolean
 
-  constructor(options: S3SourceOptions, client?: S3Client) {
-    this.client = client ?? createS3Client(options)
+  constructor(options: S3SourceOptions, client?: S3Client, env: NodeJS.ProcessEnv = process.env) {
+    this.client = client ?? createS3Client(options, env)
     this.ownsClient = client === undefined
     this.bucket = options.bucket
     this.prefix = normalizeKeyPrefix(options.prefix)

@@ -107,11 +107,13 @@ interface ServerState {
   serverToken: string
   previousNumber: number | undefined
   /**
-   * After a loss: a request first seen after it, up to `until` (the first
-   * event after the loss + the margin, the longest a request lasts), may have
-   * had chunks in what was lost.
+   * After a loss: a request first seen after it, up to `until`, may have had
+   * chunks in what was lost. Lost events are no later than the end of the lost
+   * batch (its start + a batch's span), and a request lasts no longer than the
+   * margin minus a batch's span, so `until` = the lost batch's start + margin
+   * (for a gap: the next batch's start + margin).
    */
-  loss: { until: number | undefined } | undefined
+  loss: { until: number } | undefined
   /** reqIds dropped at a loss: their later events are ignored. */
   dropped: Set<number>
   /** Open requests first seen inside a loss window. */
@@ -156,7 +158,7 @@ export class BatchReader {
       if (state.previousNumber !== undefined && batch.batchNumber > state.previousNumber + 1) {
         this.report.missingBatches += batch.batchNumber - state.previousNumber - 1
         this.problem({ kind: 'batch-gap', serverToken: batch.serverToken, missing: [state.previousNumber + 1, batch.batchNumber - 1] })
-        this.lose(state)
+        this.lose(state, batch.startTime)
       }
       state.previousNumber = batch.batchNumber
       yield* this.readBatch(batch, state)
@@ -202,7 +204,7 @@ export class BatchReader {
       if (!(err instanceof BatchReadError)) throw err
       this.report.unreadableBatches++
       this.problem({ kind: 'unreadable-batch', key: batch.key, reason: err.message })
-      this.lose(state)
+      this.lose(state, batch.startTime)
       return
     }
     let eventsKept = 0
@@ -214,10 +216,7 @@ export class BatchReader {
           if (event.type === 2) state.dropped.delete(reqId)
           continue
         }
-        if (state.loss) {
-          state.loss.until ??= event.serverTime + this.range.marginMs
-          if (event.serverTime <= state.loss.until && !this.assembler.has(state.serverToken, reqId)) state.suspects.add(reqId)
-        }
+        if (state.loss && event.serverTime <= state.loss.until && !this.assembler.has(state.serverToken, reqId)) state.suspects.add(reqId)
         const request = this.assembler.push(state.serverToken, event)
         if (request && this.accept(request, state)) yield request
       }
@@ -226,7 +225,7 @@ export class BatchReader {
       if (!(err instanceof BatchDecodeError)) throw err
       this.report.damagedBatches++
       this.problem({ kind: 'damaged-batch', key: batch.key, offset: err.offset, reason: err.reason, eventsKept })
-      this.lose(state)
+      this.lose(state, batch.startTime)
     }
   }
 
@@ -251,8 +250,8 @@ export class BatchReader {
     return true
   }
 
-  /** Events of this server were lost here: drop its open requests and watch the next ones. */
-  private lose(state: ServerState): void {
+  /** Events of this server were lost up to about `lostAt`: drop its open requests and watch the next ones. */
+  private lose(state: ServerState, lostAt: number): void {
     const cut = this.assembler.takeServer(state.serverToken).map(({ reqId }) => reqId)
     for (const reqId of cut) {
       state.dropped.add(reqId)
@@ -262,7 +261,7 @@ export class BatchReader {
       this.report.incomplete += cut.length
       this.problem({ kind: 'incomplete-requests', serverToken: state.serverToken, reqIds: cut, reason: 'cut by a lost batch' })
     }
-    state.loss = { until: undefined }
+    state.loss = { until: Math.max(state.loss?.until ?? 0, lostAt + this.range.marginMs) }
   }
 
   private endServer(state: ServerState): void {

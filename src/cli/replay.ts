@@ -156,11 +156,13 @@ export function describeProblem(problem: ReadProblem): string {
 }
 
 export function summary(report: ReadReport, stats: SendStats | undefined, output: Output): string {
-  const skipped = report.incomplete + report.possiblyPartial + report.undecodable
+  const skippedRequests = report.incomplete + report.possiblyPartial + report.undecodable
+  const skippedBatches = report.damagedBatches + report.unreadableBatches + report.missingBatches + report.foreignKeys
   const failed = stats ? stats.failed + stats.rejected : 0
   const notComplete = Object.entries(report.notComplete).map(([name, count]) => `${name} ${count}`).join(', ')
   const lines = [
-    `replay: ${plural(report.batches, 'batch').replace('batchs', 'batches')}, ${plural(report.requests, 'request')}, ${plural(report.events, 'event')}, ${skipped} skipped, ${failed} failed`,
+    `replay: ${report.batches} batches, ${report.requests} requests, ${report.events} events, ` +
+      `${skippedBatches + skippedRequests} skipped (${skippedBatches} batches, ${skippedRequests} requests), ${failed} failed`,
     `  batches: ${report.batchesRead} read, ${report.damagedBatches} damaged, ${report.unreadableBatches} unreadable, ${report.missingBatches} missing, ${report.foreignKeys} foreign keys`,
     `  requests: ${report.requests} complete, ${report.incomplete} incomplete, ${report.possiblyPartial} possibly partial, ${report.filteredOut} filtered out, not complete (never replayed): ${notComplete || 'none'}`,
   ]

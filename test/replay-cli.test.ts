@@ -180,3 +180,24 @@ t.test('usage errors exit 2', async (t) => {
   t.match(help.out(), /--post <value>.*LOGGING_SYSTEM_REPLAY_POST/)
   t.match(help.out(), /--concurrency <integer>.*default: 16/)
 })
+
+t.test('examples/replay-to-events.js reads the events back with the programmatic API', async (t) => {
+  const dir = tempDir(t)
+  const sent = await logTraffic({ directory: dir })
+  const { stdout } = await promisify(execFile)(process.execPath, [new URL('../examples/replay-to-events.js', import.meta.url).pathname], { env: { ...process.env, BATCH_DIR: dir } })
+  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+  const last = lines.pop() as { perBucket: Record<string, number>; report: { requests: number; events: number } }
+  t.same(last.perBucket, { shop: sent.length })
+  t.equal(last.report.events, sent.length)
+  t.same(lines.map((line) => line.key).sort(), sent.map((e) => e.key).sort())
+})
+
+t.test('a progress line on stderr when it is a terminal', async (t) => {
+  const dir = tempDir(t)
+  await logTraffic({ directory: dir })
+  const io = captureIo()
+  ;(io.stderr as unknown as { isTTY: boolean }).isTTY = true
+  t.equal(await main(['replay', '--dir', dir, '--output', 'none'], io), 0, io.err())
+  t.match(io.err(), /\r\x1b\[Kbatch 1\/\d+ · \d+ requests · 0 events/)
+  t.match(io.err(), /\r\x1b\[Kreplay: \d+ batches/, 'the bar is cleared before the summary')
+})

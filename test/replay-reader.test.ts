@@ -148,10 +148,15 @@ t.test('a time range lists only the day folders it overlaps and keeps requests b
   // Out of range day folders: if they were read, their damage would be reported.
   writeBatch(dir, { serverToken: 'RangeSr1', batchNumber: 9, startTime: from - 3 * day }, Buffer.from('not gzip, not events'), false)
   writeBatch(dir, { serverToken: 'RangeSr1', batchNumber: 10, startTime: to + 2 * day }, Buffer.from('not gzip, not events'), false)
+  // Under a prefix folder: found too, and pruned the same way.
+  writeBatch(dir, { prefix: 'pfx/web', serverToken: 'RangeSr2', batchNumber: 1, startTime: from + 60_000 }, rawEvents([{ reqId: 1, time: from + 60_000, body: Buffer.from('prefixed') }]))
+  writeBatch(dir, { prefix: 'pfx/web', serverToken: 'RangeSr2', batchNumber: 7, startTime: from - 2 * day }, Buffer.from('not gzip, not events'), false)
   const { reader: r, problems } = reader(dir, { from, to })
-  t.same((await collect(r.requests())).map((req) => req.body.toString()), ['straddles', 'at to'])
+  t.same((await collect(r.requests())).map((req) => req.body.toString()), ['straddles', 'at to', 'prefixed'])
   t.same(problems, [], 'out-of-range days are not read')
-  t.equal(r.report.batches, 2)
+  t.equal(r.report.batches, 3)
+  const prefixed = new BatchReader({ source: new DirectorySource(dir, { prefix: 'pfx/web' }), from, to })
+  t.same((await collect(prefixed.requests())).map((req) => req.body.toString()), ['prefixed'], 'a prefix reads only its folder')
   t.equal(r.report.filteredOut, 2)
   t.same(dayPrefixes({ from, to }, 'p'), ['p/v1/2026-11-25/'])
   t.same(dayPrefixes({ from: Date.UTC(2026, 0, 1, 0, 0, 30), to: Date.UTC(2026, 0, 2, 23, 59, 59) }), ['v1/2025-12-31/', 'v1/2026-01-01/', 'v1/2026-01-02/', 'v1/2026-01-03/'], 'the margin reaches into the neighbouring days')
@@ -167,7 +172,8 @@ t.test('explicit files: foreign names are reported; an uncompressed batch is rea
   const problems: ReadProblem[] = []
   const r = new BatchReader({ source: new FileSource([`${dir}/${key}`, `${dir}/nope.txt`]), onProblem: (p) => problems.push(p) })
   t.same((await collect(r.requests())).map((req) => req.body.toString()), ['raw'])
-  t.match(problems, [{ kind: 'foreign-key', key: `${dir}/nope.txt` }])
+  t.match(problems, [{ kind: 'unreadable-batch', key: `${dir}/nope.txt`, reason: /not a batch key/ }])
+  t.equal(r.report.unreadableBatches, 1, 'a named file that is not a batch is skipped data')
   t.equal(r.report.missingBatches, 0, 'explicit files do not have to start at batch 1')
 })
 

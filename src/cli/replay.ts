@@ -56,15 +56,6 @@ export const command: CliCommand = {
     const from = values['from'] !== undefined ? parseTime(String(values['from']), '--from') : undefined
     const to = values['to'] !== undefined ? parseTime(String(values['to']), '--to') : undefined
     const progress = new Progress(io.stderr)
-    const reader = new BatchReader({
-      source,
-      from,
-      to,
-      marginMs: (values['margin-seconds'] as number) * 1000,
-      pathPrefix: values['path-prefix'] as string | undefined,
-      onProblem: (problem) => progress.line(`replay: ${describeProblem(problem)}`),
-      onBatch: (_batch, index, total) => progress.update(`batch ${index + 1}/${total}`, reader.report, sender?.stats),
-    })
     const sender =
       values['post'] !== undefined
         ? new RequestSender({
@@ -74,6 +65,15 @@ export const command: CliCommand = {
             onResult: ({ error }) => error && progress.line(`replay: ${error.message}`),
           })
         : undefined
+    const reader = new BatchReader({
+      source,
+      from,
+      to,
+      marginMs: (values['margin-seconds'] as number) * 1000,
+      pathPrefix: values['path-prefix'] as string | undefined,
+      onProblem: (problem) => progress.line(`replay: ${describeProblem(problem)}`),
+      onBatch: (_batch, index, total) => progress.update(`batch ${index + 1}/${total}`, reader.report, sender?.stats),
+    })
     let stopped = false
     void io.stopSignal.then(() => (stopped = true))
     let fatal: Error | undefined
@@ -135,7 +135,7 @@ const plural = (count: number, word: string) => `${count} ${word}${count === 1 ?
 export function describeProblem(problem: ReadProblem): string {
   switch (problem.kind) {
     case 'foreign-key':
-      return `skipped ${problem.key}: not a batch key`
+      return `ignored ${problem.key}: not a batch key`
     case 'unreadable-batch':
       return `skipped batch ${problem.key}: ${problem.reason}`
     case 'damaged-batch':
@@ -157,13 +157,13 @@ export function describeProblem(problem: ReadProblem): string {
 
 export function summary(report: ReadReport, stats: SendStats | undefined, output: Output): string {
   const skippedRequests = report.incomplete + report.possiblyPartial + report.undecodable
-  const skippedBatches = report.damagedBatches + report.unreadableBatches + report.missingBatches + report.foreignKeys
+  const skippedBatches = report.damagedBatches + report.unreadableBatches + report.missingBatches
   const failed = stats ? stats.failed + stats.rejected : 0
   const notComplete = Object.entries(report.notComplete).map(([name, count]) => `${name} ${count}`).join(', ')
   const lines = [
     `replay: ${report.batches} batches, ${report.requests} requests, ${report.events} events, ` +
       `${skippedBatches + skippedRequests} skipped (${skippedBatches} batches, ${skippedRequests} requests), ${failed} failed`,
-    `  batches: ${report.batchesRead} read, ${report.damagedBatches} damaged, ${report.unreadableBatches} unreadable, ${report.missingBatches} missing, ${report.foreignKeys} foreign keys`,
+    `  batches: ${report.batchesRead} read, ${report.damagedBatches} damaged, ${report.unreadableBatches} unreadable, ${report.missingBatches} missing, ${report.foreignKeys} other files ignored`,
     `  requests: ${report.requests} complete, ${report.incomplete} incomplete, ${report.possiblyPartial} possibly partial, ${report.filteredOut} filtered out, not complete (never replayed): ${notComplete || 'none'}`,
   ]
   if (output === 'events') lines.push(`  events: ${report.events} from requests, ${report.undecodable} undecodable requests, ${report.withoutDecoder} requests without a decoder`)

@@ -43,7 +43,7 @@ export interface ReadReport {
   unreadableBatches: number
   /** Batch numbers missing between a server's batches (or before its first one, when reading everything). */
   missingBatches: number
-  /** Listed keys that are not batch keys. */
+  /** Keys in a listing that are not batch keys (ignored; named files that are not are unreadable batches). */
   foreignKeys: number
   /** Complete requests handed out. */
   requests: number
@@ -97,7 +97,7 @@ export function emptyReport(): ReadReport {
 /** Whether the report shows anything skipped: data that was stored but could not be used. */
 export function somethingSkipped(report: ReadReport): boolean {
   return (
-    report.damagedBatches + report.unreadableBatches + report.missingBatches + report.foreignKeys + report.incomplete + report.possiblyPartial + report.undecodable >
+    report.damagedBatches + report.unreadableBatches + report.missingBatches + report.incomplete + report.possiblyPartial + report.undecodable >
     0
   )
 }
@@ -145,8 +145,16 @@ export class BatchReader {
     const { source } = this.options
     const plan = await planBatches(source, this.range)
     this.report.batches = plan.batches.length
-    this.report.foreignKeys = plan.foreignKeys.length
-    for (const key of plan.foreignKeys) this.problem({ kind: 'foreign-key', key })
+    for (const key of plan.foreignKeys) {
+      // A file asked for by name is skipped data; a stray object in a listing is only noted.
+      if (source.explicit) {
+        this.report.unreadableBatches++
+        this.problem({ kind: 'unreadable-batch', key, reason: 'not a batch key ([prefix/]v1/YYYY-MM-DD/HH-MM-SS-mmm-Z-<serverToken>-<random>-<n>-v1[.gz])' })
+      } else {
+        this.report.foreignKeys++
+        this.problem({ kind: 'foreign-key', key })
+      }
+    }
     // Without a lower bound the whole history is read, so a server's first batch should be number 1.
     const expectFirst = this.range.from === undefined && !source.explicit
     let state: ServerState | undefined

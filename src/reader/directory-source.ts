@@ -2,7 +2,8 @@
  * Batches in a directory, as the DirectorySink writes them:
  * `<dir>/[prefix/]v1/YYYY-MM-DD/<name>`. Keys are paths relative to the
  * directory with `/` separators. A time range walks only the day folders it
- * overlaps; temp files (dot files) are skipped.
+ * overlaps (under every prefix folder, or the one given); temp files (dot
+ * files) are skipped.
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -17,7 +18,10 @@ export interface DirectorySourceOptions {
   maxBatchBytes?: number
 }
 
-async function* walk(root: string, relative: string): AsyncGenerator<string> {
+const DAY_FOLDER = /^\d{4}-\d{2}-\d{2}$/
+
+/** Files under `relative`, sorted; `days` (when given) prunes `v1/YYYY-MM-DD` folders outside it. */
+async function* walk(root: string, relative: string, days: Set<string> | undefined): AsyncGenerator<string> {
   let entries
   try {
     entries = await readdir(join(root, relative), { withFileTypes: true })
@@ -26,11 +30,14 @@ async function* walk(root: string, relative: string): AsyncGenerator<string> {
     throw err
   }
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const inVersionFolder = relative === 'v1' || relative.endsWith('/v1')
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue
     const path = relative ? `${relative}/${entry.name}` : entry.name
-    if (entry.isDirectory()) yield* walk(root, path)
-    else if (entry.isFile()) yield path
+    if (entry.isDirectory()) {
+      if (days && inVersionFolder && DAY_FOLDER.test(entry.name) && !days.has(entry.name)) continue
+      yield* walk(root, path, days)
+    } else if (entry.isFile()) yield path
   }
 }
 
@@ -48,10 +55,9 @@ export class DirectorySource implements BatchSource {
   }
 
   async *listKeys(range: TimeRange): AsyncGenerator<string> {
-    const days = dayPrefixes(range, this.prefix)
-    // Without a prefix or a range, every batch under the directory (any prefix folders).
-    const folders = days ?? (this.prefix !== undefined ? [versionPrefix(this.prefix)] : [''])
-    for (const folder of folders) yield* walk(this.directory, folder.replace(/\/$/, ''))
+    // Day folders of the range, wherever they sit (any prefix folder unless one is given).
+    const days = dayPrefixes(range)?.map((prefix) => prefix.slice('v1/'.length, -1))
+    yield* walk(this.directory, this.prefix !== undefined ? versionPrefix(this.prefix).replace(/\/$/, '') : '', days && new Set(days))
   }
 
   async read(key: string): Promise<Uint8Array> {

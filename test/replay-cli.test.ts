@@ -74,6 +74,7 @@ t.test('S3 (s3rver): the bin replays a bucket + prefix into a DevServer', async 
   const ranged = await promisify(execFile)(process.execPath, [...args, '--from', String(now - 600), '--to', String(now + 600)], { env })
   t.match(ranged.stderr, /12 requests/)
   const keys = await s3.keys('prod/')
+
   const explicit = await promisify(execFile)(process.execPath, [BIN, 'replay', '--s3-bucket', s3.bucket, '--s3-endpoint', s3.endpoint, '--output', 'requests', ...keys], { env })
   t.equal(explicit.stdout.trim().split('\n').length, 13, 'explicit keys: 12 posts and the pixel (not the 413)')
 })

@@ -18,6 +18,8 @@ export interface S3SourceOptions extends S3Location {
   keys?: readonly string[]
   /** Largest object read. Default: DEFAULT_MAX_STORED_BATCH_BYTES. */
   maxBatchBytes?: number
+  /** Keys per ListObjectsV2 page. Default: 1000 (the S3 maximum). */
+  pageSize?: number
 }
 
 export class S3Source implements BatchSource {
@@ -29,6 +31,7 @@ export class S3Source implements BatchSource {
   private readonly keys: readonly string[] | undefined
   private readonly maxBatchBytes: number
   private readonly ownsClient: boolean
+  private readonly pageSize: number | undefined
 
   constructor(options: S3SourceOptions, client?: S3Client, env: NodeJS.ProcessEnv = process.env) {
     this.client = client ?? createS3Client(options, env)
@@ -38,6 +41,7 @@ export class S3Source implements BatchSource {
     this.keys = options.keys
     this.explicit = options.keys !== undefined
     this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_STORED_BATCH_BYTES
+    this.pageSize = options.pageSize
     this.description = `s3://${options.bucket}/${this.prefix ? this.prefix + '/' : ''}`
   }
 
@@ -49,7 +53,7 @@ export class S3Source implements BatchSource {
     for (const prefix of dayPrefixes(range, this.prefix) ?? [versionPrefix(this.prefix)]) {
       let token: string | undefined
       do {
-        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }))
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: this.pageSize }))
         for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key
         token = page.IsTruncated ? page.NextContinuationToken : undefined
       } while (token)

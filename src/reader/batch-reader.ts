@@ -12,7 +12,7 @@
  * (see `possiblyPartial`).
  */
 import { BatchDecodeError, BatchReadError, type LoggingSystemError } from '../errors.js'
-import { OUTCOME_NAMES, RequestOutcome } from '../formats/batch-v1/http-events.js'
+import { OUTCOME_NAMES, REQ_END_EVENT, RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { readBatchBody, type BatchBodyOptions } from './batch-body.js'
 import { planBatches, type PlannedBatch } from './batch-plan.js'
 import type { BatchSource } from './batch-source.js'
@@ -53,7 +53,7 @@ export interface ReadReport {
   incomplete: number
   /** Requests that started near a lost batch and may miss body chunks: skipped. */
   possiblyPartial: number
-  /** Complete requests whose REQ_END time is outside the range, or whose path is filtered out. */
+  /** Requests whose REQ_END time is outside the range, or whose path is filtered out (whatever their outcome). */
   filteredOut: number
   /** Events handed out by events(). */
   events: number
@@ -221,7 +221,7 @@ export class BatchReader {
         eventsKept++
         const { reqId } = event
         if (state.dropped.has(reqId)) {
-          if (event.type === 2) state.dropped.delete(reqId)
+          if (event.type === REQ_END_EVENT) state.dropped.delete(reqId)
           continue
         }
         if (state.loss && event.serverTime <= state.loss.until && !this.assembler.has(state.serverToken, reqId)) state.suspects.add(reqId)
@@ -240,6 +240,10 @@ export class BatchReader {
   /** Counts a finished request; true when it is handed out. */
   private accept(request: LoggedRequest, state: ServerState): boolean {
     const suspect = state.suspects.delete(request.reqId)
+    if (!requestInRange(request.time, this.range) || (this.options.pathPrefix !== undefined && !request.path.startsWith(this.options.pathPrefix))) {
+      this.report.filteredOut++
+      return false
+    }
     if (request.outcome !== RequestOutcome.complete) {
       const name = OUTCOME_NAMES[request.outcome]
       this.report.notComplete[name] = (this.report.notComplete[name] ?? 0) + 1
@@ -248,10 +252,6 @@ export class BatchReader {
     if (suspect) {
       this.report.possiblyPartial++
       this.problem({ kind: 'possibly-partial-request', serverToken: request.serverToken, reqId: request.reqId, path: request.path })
-      return false
-    }
-    if (!requestInRange(request.time, this.range) || (this.options.pathPrefix !== undefined && !request.path.startsWith(this.options.pathPrefix))) {
-      this.report.filteredOut++
       return false
     }
     this.report.requests++

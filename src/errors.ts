@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'LS_EVENT_INVALID'
   | 'LS_BAD_REQUEST'
   | 'LS_SEND_FAILED'
+  | 'LS_BATCH_READ'
+  | 'LS_REPLAY_SEND'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -154,5 +156,35 @@ export class SendFailedError extends LoggingSystemError {
     this.status = details.status
     this.attempts = details.attempts
     this.body = details.body
+  }
+}
+
+/** A stored batch could not be read (missing, unreachable, over the size limit); `key` names it. */
+export class BatchReadError extends LoggingSystemError {
+  readonly key: string
+
+  constructor(key: string, message: string, options?: { cause?: unknown }) {
+    super('LS_BATCH_READ', `could not read ${key}: ${message}`, options)
+    this.name = 'BatchReadError'
+    this.key = key
+  }
+}
+
+/**
+ * A replayed request was not taken by the target: a 4xx answer (not retried),
+ * or network errors and 5xx answers until the attempts ran out. `status` is
+ * the last HTTP status (undefined after a network error).
+ */
+export class ReplaySendError extends LoggingSystemError {
+  readonly request: string
+  readonly status: number | undefined
+  readonly attempts: number
+
+  constructor(request: string, message: string, details: { status?: number; attempts: number }, options?: { cause?: unknown }) {
+    super('LS_REPLAY_SEND', `could not replay ${request}: ${message}`, options)
+    this.name = 'ReplaySendError'
+    this.request = request
+    this.status = details.status
+    this.attempts = details.attempts
   }
 }

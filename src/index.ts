@@ -23,7 +23,39 @@ export * from './formats/batch-v1/index.js'
 
 // Reading batches back
 export { readBatchBody, gunzipBatch, DEFAULT_MAX_BATCH_RAW_BYTES, type BatchBodyOptions } from './reader/batch-body.js'
-export { RequestAssembler, type LoggedRequest } from './reader/request-assembler.js'
+export { RequestAssembler, type LoggedRequest, type OpenRequestInfo } from './reader/request-assembler.js'
+export { type BatchSource, DEFAULT_MAX_STORED_BATCH_BYTES } from './reader/batch-source.js'
+export { DirectorySource, type DirectorySourceOptions } from './reader/directory-source.js'
+export { S3Source, type S3SourceOptions } from './reader/s3-source.js'
+export { FileSource } from './reader/file-source.js'
+export { planBatches, compareBatches, type BatchPlan, type PlannedBatch } from './reader/batch-plan.js'
+export {
+  DEFAULT_RANGE_MARGIN_MS,
+  parseTime,
+  dayPrefixes,
+  batchInRange,
+  requestInRange,
+  type TimeRange,
+} from './reader/time-range.js'
+export { BatchReader, emptyReport, somethingSkipped, type BatchReaderOptions, type ReadProblem, type ReadReport } from './reader/batch-reader.js'
+export { RequestDecoderRegistry, BUILT_IN_DECODERS, mediaTypeOf } from './reader/decoders/registry.js'
+export { type RequestDecoder, type ReplayedEvent } from './reader/decoders/request-decoder.js'
+export { postEventsJsonDecoder } from './reader/decoders/post-events-json.js'
+export { postEventsEventbufV2Decoder } from './reader/decoders/post-events-eventbuf-v2.js'
+
+// Replaying
+export {
+  RequestSender,
+  DEFAULT_REPLAY_CONCURRENCY,
+  DEFAULT_REPLAY_MAX_ATTEMPTS,
+  DEFAULT_REPLAY_RETRY_POLICY,
+  DEFAULT_REPLAY_TIMEOUT_MS,
+  REPLAYED_FROM_HEADER,
+  type RequestSenderOptions,
+  type SendResult,
+  type SendStats,
+} from './replay/request-sender.js'
+export { requestToNdjson, eventToNdjson } from './replay/ndjson.js'
 
 // Event formats (JSON, eventbuf-v2)
 export {

@@ -26,6 +26,17 @@ export interface LoggedRequest {
 interface OpenRequest {
   chunks: Uint8Array[]
   bytes: number
+  /** Server time of its first REQ_DATA. */
+  firstTime: number
+}
+
+/** A request still waiting for its REQ_END. */
+export interface OpenRequestInfo {
+  reqId: number
+  /** Server time of its first REQ_DATA, ms since 1970. */
+  firstTime: number
+  /** Body bytes held. */
+  bytes: number
 }
 
 export class RequestAssembler {
@@ -41,12 +52,17 @@ export class RequestAssembler {
     return this.open.size
   }
 
+  /** Whether a request has events waiting for its REQ_END. */
+  has(serverToken: string, reqId: number): boolean {
+    return this.open.has(`${serverToken}\u0000${reqId}`)
+  }
+
   /** Feeds one event; returns the request it completes, if any. */
   push(serverToken: string, event: HttpEvent): LoggedRequest | undefined {
     const id = `${serverToken}\u0000${event.reqId}`
     if (event.type === REQ_DATA_EVENT) {
       let request = this.open.get(id)
-      if (!request) this.open.set(id, (request = { chunks: [], bytes: 0 }))
+      if (!request) this.open.set(id, (request = { chunks: [], bytes: 0, firstTime: event.serverTime }))
       request.chunks.push(event.data)
       request.bytes += event.data.byteLength
       this.openBytes += event.data.byteLength
@@ -74,15 +90,21 @@ export class RequestAssembler {
 
   /** Forgets every open request of a server (its batches are over); returns how many there were. */
   dropServer(serverToken: string): number {
-    let dropped = 0
+    return this.takeServer(serverToken).length
+  }
+
+  /** Forgets every open request of a server and returns them. */
+  takeServer(serverToken: string): OpenRequestInfo[] {
+    const taken: OpenRequestInfo[] = []
+    const start = `${serverToken}\u0000`
     for (const [id, request] of this.open) {
-      if (id.startsWith(`${serverToken}\u0000`)) {
+      if (id.startsWith(start)) {
         this.open.delete(id)
         this.openBytes -= request.bytes
-        dropped++
+        taken.push({ reqId: Number(id.slice(start.length)), firstTime: request.firstTime, bytes: request.bytes })
       }
     }
-    return dropped
+    return taken
   }
 
   /** Ids (`serverToken:reqId`) of requests still waiting for their REQ_END. */

@@ -74,7 +74,8 @@ function describe(value: unknown): string {
 }
 
 function decodeData(value: unknown, offset: number): Uint8Array {
-  if (value instanceof Uint8Array) return value
+  // A copy: msgpack hands out a view of the whole batch, which an open request would keep alive.
+  if (value instanceof Uint8Array) return Uint8Array.prototype.slice.call(value)
   if (typeof value === 'string') {
     if (!BASE64.test(value) || value.length % 4 === 1) throw new BatchDecodeError(offset, 'field 4 (data) is not standard base64')
     return Buffer.from(value, 'base64')

@@ -11,8 +11,8 @@ import { formatObjectKey, normalizeKeyPrefix } from '../formats/batch-v1/object-
 import { randomToken } from '../formats/batch-v1/tokens.js'
 
 export const DEFAULT_BATCH_SECONDS = 10
-export const DEFAULT_MAX_BATCH_BYTES = 32 * 1024 * 1024
-export const DEFAULT_GZIP_LEVEL = 6
+export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
+export const DEFAULT_GZIP_LEVEL = 3
 /** Frames are handed to zlib in chunks of about this size: each zlib write is a thread-pool job. */
 const GZIP_CHUNK_BYTES = 64 * 1024
 
@@ -23,9 +23,9 @@ export interface BatchWriterOptions {
   keyPrefix?: string
   /** Seal a batch this many seconds after its first event. Default: 10. */
   batchSeconds?: number
-  /** Seal a batch once its raw (uncompressed) events reach this many bytes. Default: 32 MiB. */
+  /** Seal a batch once its raw (uncompressed) events reach this many bytes. Default: 16 MiB. */
   maxBatchBytes?: number
-  /** zlib level 1 (fast) to 9 (small). Default: 6. */
+  /** zlib level 1 (fast) to 9 (small). Default: 3 (bench/RESULTS.md: as fast as 1, 8% smaller). */
   gzipLevel?: number
   /** Receives each sealed batch, in batch-number order. */
   onSealed: (batch: SealedBatch) => void

@@ -77,9 +77,9 @@ export interface LoggingServerOptions extends CaptureOptions {
   keyPrefix?: string
   /** Seal a batch this many seconds after its first event. Default: 10. */
   batchSeconds?: number
-  /** Seal a batch once its raw events reach this many bytes. Default: 32 MiB. */
+  /** Seal a batch once its raw events reach this many bytes. Default: 16 MiB. */
   maxBatchBytes?: number
-  /** gzip level 1-9. Default: 6. */
+  /** gzip level 1-9. Default: 3. */
   gzipLevel?: number
   /** Status of the answer to a logged request (standalone). Default: 200. */
   responseStatus?: number
@@ -212,7 +212,10 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       ...(this.spool ? { journal: this.spool } : {}),
       onSealed: (batch) => this.uploader.enqueue(batch),
     })
-    this.capture = new RequestCapture(options, this.writer, (outcome, bytes) => this.emit('request', { outcome, bytes }))
+    // Nothing is allocated for the event while nobody listens (no metrics).
+    this.capture = new RequestCapture(options, this.writer, (outcome, bytes) => {
+      if (this.listenerCount('request') > 0) this.emit('request', { outcome, bytes })
+    })
     this.recovered = this.recoverLeftovers().catch((err) => this.logger.error({ err }, 'could not recover batches left by an earlier process'))
   }
 
@@ -317,9 +320,9 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
         (err: Error) => this.reject(req, res, 503, `not persisted: ${err.message}`),
       )
     })
-    // 'close' without 'end': the client went away mid-request.
+    // 'close' without 'end': the client went away mid-request. (No 'error' listener is
+    // needed: node emits an aborted request's error only to existing listeners.)
     req.on('close', () => recorded.end(RequestOutcome.aborted))
-    req.on('error', () => recorded.end(RequestOutcome.aborted))
   }
 
   /**
@@ -452,7 +455,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     this.emit('rejected', { status, reason })
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }
     if (status === 503) headers['retry-after'] = String(this.settings.retryAfterSeconds)
-    this.send(req, res, status, headers, `${status === 413 ? 'Payload Too Large' : 'Service Unavailable'}: ${reason}\n`)
+    this.send(req, res, status, Object.entries(headers).flat(), `${status === 413 ? 'Payload Too Large' : 'Service Unavailable'}: ${reason}\n`)
   }
 
   private answer(req: IncomingMessage, res: ServerResponse): void {
@@ -461,16 +464,25 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       return
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && this.settings.pixelPath !== false && pathOf(req.url) === this.settings.pixelPath) {
-      this.send(req, res, 200, { 'content-type': 'image/gif', ...NO_CACHE_HEADERS }, TRANSPARENT_GIF)
+      this.send(req, res, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
       return
     }
-    this.send(req, res, this.settings.responseStatus, { 'content-type': 'text/plain; charset=utf-8' }, 'OK\n')
+    this.send(req, res, this.settings.responseStatus, OK_HEADERS, OK_BODY)
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
+  /** Writes a whole answer; `headers` is a flat [name, value, ...] list without CORS and length. */
+  private send(req: IncomingMessage, res: ServerResponse, status: number, headers: readonly string[], body: string | Buffer): void {
     if (res.headersSent) return
-    const cors = this.settings.cors ? corsHeaders(req.headers, this.settings.cors) : {}
-    res.writeHead(status, { ...cors, ...headers, 'content-length': String(Buffer.byteLength(body)) })
+    const raw = [...headers, 'content-length', String(Buffer.byteLength(body))]
+    if (this.settings.cors) {
+      for (const [name, value] of Object.entries(corsHeaders(req.headers, this.settings.cors))) raw.push(name, value)
+    }
+    res.writeHead(status, raw)
     res.end(body)
   }
 }
+
+// Answers are fixed: their headers are built once (flat lists are the cheapest form for writeHead).
+const OK_BODY = 'OK\n'
+const OK_HEADERS: readonly string[] = ['content-type', 'text/plain; charset=utf-8']
+const PIXEL_HEADERS: readonly string[] = ['content-type', 'image/gif', ...Object.entries(NO_CACHE_HEADERS).flat()]

@@ -38,17 +38,17 @@ export function truncateIp(address: string): string {
   return ''
 }
 
-function forwardedAddress(req: IncomingMessage, trustProxy: TrustProxy): string | undefined {
-  const header = req.headers['x-forwarded-for']
+function forwardedAddress(header: string | undefined, trustProxy: TrustProxy): string | undefined {
   if (!header) return undefined
-  const hops = (Array.isArray(header) ? header.join(',') : header).split(',').map((entry) => entry.trim()).filter(Boolean)
+  const hops = header.split(',').map((entry) => entry.trim()).filter(Boolean)
   const pick = trustProxy === true ? hops[0] : hops[hops.length - Number(trustProxy)]
   return pick && isIP(pick) ? pick : undefined
 }
 
-export function clientAddress(req: IncomingMessage, trustProxy: TrustProxy, ipMode: IpMode): string {
+/** `forwardedFor`: the request's X-Forwarded-For header (repeats joined with ','), if any. */
+export function clientAddress(req: IncomingMessage, forwardedFor: string | undefined, trustProxy: TrustProxy, ipMode: IpMode): string {
   if (ipMode === 'drop') return ''
-  const fromProxy = trustProxy !== false && trustProxy !== 0 ? forwardedAddress(req, trustProxy) : undefined
+  const fromProxy = trustProxy !== false && trustProxy !== 0 ? forwardedAddress(forwardedFor, trustProxy) : undefined
   const address = unmap(fromProxy ?? req.socket.remoteAddress ?? '')
   return ipMode === 'truncate' ? truncateIp(address) : address
 }

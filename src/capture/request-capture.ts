@@ -9,6 +9,7 @@ import { InvalidOptionError } from '../errors.js'
 import { encodeReqData, encodeReqEnd } from '../formats/batch-v1/encode.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { clientAddress, IP_MODES, type IpMode, type TrustProxy } from './client-address.js'
+import { readRequestHead, type RequestHead } from './request-head.js'
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 export const DEFAULT_RECORDED_HEADERS: readonly string[] = ['user-agent', 'referer', 'origin']
@@ -54,6 +55,8 @@ export class RecordedRequest<Batch> {
   bodyBytes = 0
   /** Every batch this request wrote into, oldest first (almost always one). */
   readonly batches: Batch[] = []
+  /** The headers the logger reads, taken once. */
+  readonly head: RequestHead
   private finished = false
   private readonly ip: string
 
@@ -63,8 +66,9 @@ export class RecordedRequest<Batch> {
     reqId: number,
   ) {
     this.reqId = reqId
+    this.head = readRequestHead(req, capture.recordedNames, capture.recordedLengths)
     // Taken now: the socket may be gone by the time an aborted request ends.
-    this.ip = clientAddress(req, capture.options.trustProxy, capture.options.ipMode)
+    this.ip = clientAddress(req, this.head.forwardedFor, capture.options.trustProxy, capture.options.ipMode)
   }
 
   get done(): boolean {
@@ -89,20 +93,15 @@ export class RecordedRequest<Batch> {
     if (this.finished) return
     this.finished = true
     const req = this.req
-    const headers: Record<string, string> = {}
-    for (const name of this.capture.options.headers) {
-      const value = req.headers[name]
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
-    }
     this.wroteInto(this.capture.writer.append(
       encodeReqEnd({
         reqId: this.reqId,
         serverTime: this.capture.now(),
         ip: this.ip,
-        contentType: req.headers['content-type'] ?? '',
+        contentType: this.head.contentType,
         path: req.url ?? '',
         method: req.method ?? '',
-        headers,
+        headers: this.head.recorded,
         outcome,
       }),
     ))
@@ -112,6 +111,8 @@ export class RecordedRequest<Batch> {
 
 export class RequestCapture<Batch> {
   readonly options: Required<CaptureOptions>
+  readonly recordedNames: ReadonlySet<string>
+  readonly recordedLengths: ReadonlySet<number>
   private lastReqId = 0
 
   constructor(
@@ -122,6 +123,8 @@ export class RequestCapture<Batch> {
     readonly now: () => number = Date.now,
   ) {
     this.options = normalizeCaptureOptions(options)
+    this.recordedNames = new Set(this.options.headers)
+    this.recordedLengths = new Set(this.options.headers.map((name) => name.length))
   }
 
   /** Starts logging a request; reqIds count from 1 and are unique within the process. */

@@ -16,15 +16,20 @@ export const DEFAULT_CORS_MAX_AGE_SECONDS = 86_400
 const ALLOWED_METHODS = 'GET, POST, PUT, PATCH, DELETE, OPTIONS'
 const DEFAULT_ALLOWED_HEADERS = 'Content-Type'
 
-function allowOrigin(headers: IncomingHttpHeaders, options: CorsOptions): string {
+function allowOrigin(requestOrigin: string | undefined, options: CorsOptions): string {
   if (typeof options.origin === 'string') return options.origin
-  return headers.origin ?? '*'
+  return requestOrigin ?? '*'
+}
+
+/** Headers for any non-preflight answer, given the request's Origin header. */
+export function corsHeadersFor(requestOrigin: string | undefined, options: CorsOptions = {}): Record<string, string> {
+  const origin = allowOrigin(requestOrigin, options)
+  return origin === '*' ? { 'access-control-allow-origin': '*' } : { 'access-control-allow-origin': origin, vary: 'Origin' }
 }
 
 /** Headers for any non-preflight answer. */
 export function corsHeaders(headers: IncomingHttpHeaders, options: CorsOptions = {}): Record<string, string> {
-  const origin = allowOrigin(headers, options)
-  return origin === '*' ? { 'access-control-allow-origin': '*' } : { 'access-control-allow-origin': origin, vary: 'Origin' }
+  return corsHeadersFor(headers.origin, options)
 }
 
 /** Headers for the 204 answer to an OPTIONS preflight. */

@@ -24,7 +24,7 @@ import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
 import { parseObjectKey } from '../formats/batch-v1/object-key.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
-import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
+import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
 export const DEFAULT_RESPONSE_STATUS = 200
@@ -297,12 +297,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     // Refused before anything is read, so a full backlog cannot grow: not logged, counted.
     const unavailable = this.unavailableReason()
     if (unavailable !== undefined) {
-      this.reject(req, res, 503, unavailable)
+      this.reject(res, req.headers.origin, 503, unavailable)
       return
     }
     const recorded = this.capture.begin(req)
     const limit = this.capture.options.maxBodyBytes
-    const declared = Number(req.headers['content-length'])
+    const declared = Number(recorded.head.contentLength)
     if (declared > limit) {
       this.rejectTooLarge(recorded, res)
       return
@@ -313,11 +313,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     req.on('end', () => {
       if (recorded.done) return
       recorded.end(RequestOutcome.complete)
-      if (this.ack === 'immediate') return this.answer(req, res)
+      const origin = recorded.head.origin
+      if (this.ack === 'immediate') return this.answer(req, res, origin)
       const durable = recorded.batches.map((batch) => (this.ack === 'spool' ? batch.commit() : batch.stored))
       Promise.all(durable).then(
-        () => this.answer(req, res),
-        (err: Error) => this.reject(req, res, 503, `not persisted: ${err.message}`),
+        () => this.answer(req, res, origin),
+        (err: Error) => this.reject(res, origin, 503, `not persisted: ${err.message}`),
       )
     })
     // 'close' without 'end': the client went away mid-request. (No 'error' listener is
@@ -447,35 +448,35 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     if (recorded.done) return
     recorded.end(RequestOutcome.tooLarge)
     recorded.req.removeAllListeners('data')
-    this.reject(recorded.req, res, 413, `request body is larger than ${this.capture.options.maxBodyBytes} bytes`)
+    this.reject(res, recorded.head.origin, 413, `request body is larger than ${this.capture.options.maxBodyBytes} bytes`)
   }
 
   /** 413 or 503 with a message that says why; the connection closes, so an unread body is not read. */
-  private reject(req: IncomingMessage, res: ServerResponse, status: 413 | 503, reason: string): void {
+  private reject(res: ServerResponse, origin: string | undefined, status: 413 | 503, reason: string): void {
     this.emit('rejected', { status, reason })
     const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }
     if (status === 503) headers['retry-after'] = String(this.settings.retryAfterSeconds)
-    this.send(req, res, status, Object.entries(headers).flat(), `${status === 413 ? 'Payload Too Large' : 'Service Unavailable'}: ${reason}\n`)
+    this.send(res, origin, status, Object.entries(headers).flat(), `${status === 413 ? 'Payload Too Large' : 'Service Unavailable'}: ${reason}\n`)
   }
 
-  private answer(req: IncomingMessage, res: ServerResponse): void {
+  private answer(req: IncomingMessage, res: ServerResponse, origin: string | undefined): void {
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined && this.settings.cors) {
       res.writeHead(204, preflightHeaders(req.headers, this.settings.cors)).end()
       return
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && this.settings.pixelPath !== false && pathOf(req.url) === this.settings.pixelPath) {
-      this.send(req, res, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
+      this.send(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
       return
     }
-    this.send(req, res, this.settings.responseStatus, OK_HEADERS, OK_BODY)
+    this.send(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
   }
 
   /** Writes a whole answer; `headers` is a flat [name, value, ...] list without CORS and length. */
-  private send(req: IncomingMessage, res: ServerResponse, status: number, headers: readonly string[], body: string | Buffer): void {
+  private send(res: ServerResponse, origin: string | undefined, status: number, headers: readonly string[], body: string | Buffer): void {
     if (res.headersSent) return
     const raw = [...headers, 'content-length', String(Buffer.byteLength(body))]
     if (this.settings.cors) {
-      for (const [name, value] of Object.entries(corsHeaders(req.headers, this.settings.cors))) raw.push(name, value)
+      for (const [name, value] of Object.entries(corsHeadersFor(origin, this.settings.cors))) raw.push(name, value)
     }
     res.writeHead(status, raw)
     res.end(body)

@@ -14,7 +14,7 @@ import {
   encodeReqEnd,
   formatObjectKey,
   readBatchBody,
-} from 'logging-system'
+} from '../dist/index.js'
 
 const rawTarget = Number(process.argv[2] ?? 64) * 1024 * 1024
 const batchBytes = 8 * 1024 * 1024

@@ -57,6 +57,7 @@ for (const vector of vectors) {
     }
     const decoded = [...decodeBatchV1(bytes)].map(({ event }) => plain(event))
     t.same(decoded, vector.events, 'reader decodes the vector to its events')
+    t.same([...decodeBatchV1(bytes, { fastPath: false })].map(({ event }) => plain(event)), vector.events, 'the general path agrees')
     if (vector.direction === 'both') {
       const written = Buffer.concat(vector.events!.map(encode))
       t.equal(written.toString('hex'), bytes.toString('hex'), 'writer produces exactly the vector bytes')
@@ -104,6 +105,7 @@ t.test('random round trips through gzip', async (t) => {
   const back = [...readBatchBody(gzipSync(raw))].map(({ event }) => event)
   t.equal(back.length, events.length)
   t.same(back.map(plain), events.map(plain))
+  t.same([...decodeBatchV1(raw, { fastPath: false })].map(({ event }) => plain(event)), events.map(plain), 'fast and general paths agree')
 })
 
 t.test('limits and truncated gzip', async (t) => {

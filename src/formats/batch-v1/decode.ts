@@ -7,6 +7,7 @@
  */
 import { Decoder } from '@msgpack/msgpack'
 import { BatchDecodeError } from '../../errors.js'
+import { decodeEventFast } from './decode-fast.js'
 import {
   Field,
   OUTCOME_NAMES,
@@ -19,6 +20,8 @@ import {
 export interface BatchDecodeOptions {
   /** Largest encoded event accepted, in bytes. Default: 64 MiB. */
   maxEventBytes?: number
+  /** Use the in-place fast path for the usual shapes (tests turn it off to compare). Default: true. */
+  fastPath?: boolean
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 64 * 1024 * 1024
@@ -34,17 +37,17 @@ export interface DecodedEvent {
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
 /** Reads a msgpack unsigned integer (any width) at `offset`: [value, bytes used]. */
-function readLengthPrefix(bytes: Uint8Array, offset: number): [number, number] {
+function readLengthPrefix(bytes: Buffer, offset: number): [number, number] {
   const first = bytes[offset]!
   if (first <= 0x7f) return [first, 1]
-  const widths: Record<number, number> = { 0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8 }
-  const width = widths[first]
-  if (width === undefined) {
+  const width = first === 0xcc ? 1 : first === 0xcd ? 2 : first === 0xce ? 4 : first === 0xcf ? 8 : 0
+  if (width === 0) {
     throw new BatchDecodeError(offset, `length prefix is not a msgpack unsigned integer (first byte 0x${first.toString(16).padStart(2, '0')})`)
   }
   if (offset + 1 + width > bytes.byteLength) throw new BatchDecodeError(offset, 'truncated length prefix')
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset + 1, width)
-  const value = width === 1 ? view.getUint8(0) : width === 2 ? view.getUint16(0) : width === 4 ? view.getUint32(0) : Number(view.getBigUint64(0))
+  const at = offset + 1
+  const value =
+    width === 1 ? bytes[at]! : width === 2 ? bytes.readUInt16BE(at) : width === 4 ? bytes.readUInt32BE(at) : Number(bytes.readBigUInt64BE(at))
   return [value, 1 + width]
 }
 
@@ -130,15 +133,23 @@ function toEvent(map: Record<string, unknown>, offset: number): HttpEvent {
  */
 export function* decodeBatchV1(bytes: Uint8Array, options: BatchDecodeOptions = {}): Generator<DecodedEvent> {
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+  const fastPath = options.fastPath ?? true
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const decoder = new Decoder({ maxStrLength: maxEventBytes, maxBinLength: maxEventBytes, maxMapLength: 1024, maxArrayLength: 1024 })
   let offset = 0
   while (offset < bytes.byteLength) {
-    const [length, prefixBytes] = readLengthPrefix(bytes, offset)
+    const [length, prefixBytes] = readLengthPrefix(buffer, offset)
     if (length > maxEventBytes) throw new BatchDecodeError(offset, `event of ${length} bytes is over the ${maxEventBytes}-byte limit`)
     const start = offset + prefixBytes
     const end = start + length
     if (end > bytes.byteLength) {
       throw new BatchDecodeError(offset, `truncated event: the prefix says ${length} bytes, ${bytes.byteLength - start} remain`)
+    }
+    const fast = fastPath ? decodeEventFast(buffer, start, end) : undefined
+    if (fast) {
+      yield { event: fast, offset, size: end - offset }
+      offset = end
+      continue
     }
     let decoded: unknown
     try {

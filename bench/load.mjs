@@ -27,7 +27,7 @@ const PATH = '/api/post-events?bucket=bench'
 // connections / batch interval by design, so it runs with 1 s batches, at 300 B only.
 const S3_ACK_BATCH_SECONDS = 1
 
-const ALL_TARGETS = ['baseline', 'fastify', 'serve-immediate', 'serve-spool', 'serve-s3', 'handle-request']
+const ALL_TARGETS = ['baseline', 'fastify', 'serve-immediate', 'serve-immediate-w2', 'serve-spool', 'serve-s3', 'handle-request']
 
 export function parseLoadOptions(argv) {
   const { values } = parseArgs({
@@ -94,13 +94,15 @@ function commandFor(target, dir, batchSeconds) {
   if (target === 'baseline') return [node, [join(HERE, 'targets/baseline.mjs')]]
   if (target === 'fastify') return [node, [join(HERE, 'targets/fastify.mjs')]]
   if (target === 'handle-request') return [node, [join(HERE, 'targets/handle-request.mjs'), '--dir', dir, '--batch-seconds', String(batchSeconds)]]
-  const ack = target.slice('serve-'.length)
+  // serve-immediate-w2: the same with --workers 2 (RSS and CPU columns then show the cluster primary only).
+  const [ack, workers] = target.slice('serve-'.length).split('-w')
   return [
     node,
     [
       join(ROOT, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
       '--dir', join(dir, 'batches'), '--spool-dir', join(dir, 'spool'), '--unsent-dir', join(dir, 'unsent'),
       '--ack', ack, '--batch-seconds', String(ack === 's3' ? S3_ACK_BATCH_SECONDS : batchSeconds), '--log-level', 'info',
+      ...(workers ? ['--workers', workers] : []),
     ],
   ]
 }

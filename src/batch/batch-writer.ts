@@ -15,6 +15,12 @@ export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 export const DEFAULT_GZIP_LEVEL = 3
 /** Frames are handed to zlib in chunks of about this size: each zlib write is a thread-pool job. */
 const GZIP_CHUNK_BYTES = 64 * 1024
+/**
+ * Raw bytes waiting for zlib past which the writer reports congestion: the
+ * standalone server then stops reading request bodies until zlib catches up,
+ * so memory stays bounded when bodies arrive faster than they compress.
+ */
+export const GZIP_BACKLOG_HIGH_WATER_BYTES = 8 * 1024 * 1024
 
 export interface BatchWriterOptions {
   /** Names this process in every key. */
@@ -112,6 +118,22 @@ export class OpenBatch {
     })
   }
 
+  /** Raw bytes handed to this batch but not yet compressed. */
+  get uncompressedBacklog(): number {
+    return this.pendingBytes + this.gzip.writableLength
+  }
+
+  /** Calls `callback` once zlib has taken everything written so far (at once if it has). */
+  onceCompressed(callback: () => void): void {
+    if (this.gzip.writableLength === 0) return callback()
+    // 'drain' is not emitted once the stream is ending (the batch was sealed meanwhile): 'finish' is.
+    const done = () => {
+      this.gzip.off('drain', done).off('finish', done).off('error', done)
+      callback()
+    }
+    this.gzip.once('drain', done).once('finish', done).once('error', done)
+  }
+
   write(frame: Uint8Array): void {
     this.events++
     this.rawBytes += frame.byteLength
@@ -194,6 +216,17 @@ export class BatchWriter {
   /** The batch events go into now, if one is open. */
   get openBatch(): OpenBatch | undefined {
     return this.current
+  }
+
+  /** True while more raw bytes wait for zlib than GZIP_BACKLOG_HIGH_WATER_BYTES. */
+  get congested(): boolean {
+    return (this.current?.uncompressedBacklog ?? 0) > GZIP_BACKLOG_HIGH_WATER_BYTES
+  }
+
+  /** Calls `callback` once the open batch's zlib has caught up (at once when there is no open batch). */
+  whenUncongested(callback: () => void): void {
+    if (!this.current) callback()
+    else this.current.onceCompressed(callback)
   }
 
   /** Appends one framed event; returns the batch it went into. */

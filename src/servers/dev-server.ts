@@ -5,6 +5,7 @@
  * `new DevServer().listen(PORT, cb)`, a class that owns its own fastify.
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify'
+import { bucketFromQuery, requiredBucket } from '../formats/bucket.js'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { BadRequestError, EventDecodeError, EventValidationError, InvalidOptionError } from '../errors.js'
@@ -20,8 +21,7 @@ export const DEFAULT_DEV_SERVER_HOST = '127.0.0.1'
 export const DEFAULT_DEV_BODY_LIMIT = 8 * 1024 * 1024
 /** Most events in one request. Default: 10000. */
 export const DEFAULT_DEV_MAX_EVENTS = 10_000
-/** Longest bucket token, in characters. */
-export const MAX_BUCKET_LENGTH = 256
+export { MAX_BUCKET_LENGTH } from '../formats/bucket.js'
 /** Interval of the comment lines that keep a live stream's connection open. */
 export const DEFAULT_STREAM_HEARTBEAT_MS = 15_000
 
@@ -71,14 +71,9 @@ function normalizeOptions(options: DevServerOptions): NormalizedOptions {
 function bucketOf(request: FastifyRequest, required: true): string
 function bucketOf(request: FastifyRequest, required: false): string | undefined
 function bucketOf(request: FastifyRequest, required: boolean): string | undefined {
-  const bucket = (request.query as Record<string, unknown>).bucket
-  if (bucket === undefined || bucket === '') {
-    if (required) throw new BadRequestError(400, 'missing bucket: add ?bucket=TOKEN to the URL')
-    return undefined
-  }
-  if (typeof bucket !== 'string') throw new BadRequestError(400, 'bucket must appear once in the query string')
-  if (bucket.length > MAX_BUCKET_LENGTH) throw new BadRequestError(400, `bucket is longer than ${MAX_BUCKET_LENGTH} characters`)
-  return bucket
+  const raw = (request.query as Record<string, unknown>).bucket
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
+  return required ? requiredBucket(values) : bucketFromQuery(values)
 }
 
 function mediaTypeOf(request: FastifyRequest): string | undefined {

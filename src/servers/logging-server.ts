@@ -308,7 +308,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       return
     }
     req.on('data', (chunk: Buffer) => {
-      if (!recorded.data(chunk)) this.rejectTooLarge(recorded, res)
+      if (!recorded.data(chunk)) return this.rejectTooLarge(recorded, res)
+      // Bodies arriving faster than zlib compresses: stop reading (TCP pushes back on the client).
+      if (this.writer.congested && !req.isPaused()) {
+        req.pause()
+        this.writer.whenUncongested(() => req.resume())
+      }
     })
     req.on('end', () => {
       if (recorded.done) return

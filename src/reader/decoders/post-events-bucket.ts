@@ -1,12 +1,24 @@
-/** The `bucket` query parameter of `/api/post-events`, checked as the DevServer checks it. */
-import { BadRequestError } from '../../errors.js'
+/** What the two post-events decoders share: the bucket check and the shape of a replayed event. */
+import { requiredBucket } from '../../formats/bucket.js'
+import type { LogEvent } from '../../formats/json-events.js'
+import type { LoggedRequest } from '../request-assembler.js'
+import type { ReplayedEvent } from './request-decoder.js'
 
-export const MAX_BUCKET_LENGTH = 256
-
+/** The bucket of a logged `/api/post-events?bucket=B` request; checked before its body is decoded: no bucket, no work. */
 export function postEventsBucket(url: URL): string {
-  const buckets = url.searchParams.getAll('bucket')
-  if (buckets.length === 0 || buckets[0] === '') throw new BadRequestError(400, 'missing bucket: no ?bucket=TOKEN in the URL')
-  if (buckets.length > 1) throw new BadRequestError(400, 'bucket must appear once in the query string')
-  if (buckets[0]!.length > MAX_BUCKET_LENGTH) throw new BadRequestError(400, `bucket is longer than ${MAX_BUCKET_LENGTH} characters`)
-  return buckets[0]!
+  return requiredBucket(url.searchParams.getAll('bucket'))
+}
+
+/** The events of one logged post-events request, stamped with where and when they arrived. */
+export function replayedEvents(request: LoggedRequest, bucket: string, events: readonly LogEvent[]): ReplayedEvent[] {
+  return events.map((event) => ({
+    bucket,
+    key: event.key,
+    type: event.type,
+    value: event.value,
+    clientTime: event.clientTime,
+    serverTime: request.time,
+    serverToken: request.serverToken,
+    reqId: request.reqId,
+  }))
 }

@@ -1,7 +1,7 @@
 /** The seed's own API: `POST /api/post-events?bucket=B` with an eventbuf-v2 body. */
 import { decodeEventbufV2, EVENTBUF_V2_CONTENT_TYPE } from '../../formats/eventbuf-v2.js'
 import type { RequestDecoder } from './request-decoder.js'
-import { postEventsBucket } from './post-events-bucket.js'
+import { postEventsBucket, replayedEvents } from './post-events-bucket.js'
 
 export const postEventsEventbufV2Decoder: RequestDecoder = {
   name: 'post-events/eventbuf-v2',
@@ -10,15 +10,6 @@ export const postEventsEventbufV2Decoder: RequestDecoder = {
   methods: ['POST'],
   decode(request, url) {
     const bucket = postEventsBucket(url)
-    return decodeEventbufV2(request.body).map((event) => ({
-      bucket,
-      key: event.key,
-      type: event.type,
-      value: event.value,
-      clientTime: event.clientTime,
-      serverTime: request.time,
-      serverToken: request.serverToken,
-      reqId: request.reqId,
-    }))
+    return replayedEvents(request, bucket, decodeEventbufV2(request.body))
   },
 }

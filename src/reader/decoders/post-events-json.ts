@@ -2,7 +2,7 @@
 import { BadRequestError } from '../../errors.js'
 import { eventsFromJsonBody } from '../../formats/json-events.js'
 import type { RequestDecoder } from './request-decoder.js'
-import { postEventsBucket } from './post-events-bucket.js'
+import { postEventsBucket, replayedEvents } from './post-events-bucket.js'
 
 export const postEventsJsonDecoder: RequestDecoder = {
   name: 'post-events/json',
@@ -17,15 +17,6 @@ export const postEventsJsonDecoder: RequestDecoder = {
     } catch (err) {
       throw new BadRequestError(400, `malformed JSON: ${(err as Error).message}`)
     }
-    return eventsFromJsonBody(parsed).map((event) => ({
-      bucket,
-      key: event.key,
-      type: event.type,
-      value: event.value,
-      clientTime: event.clientTime,
-      serverTime: request.time,
-      serverToken: request.serverToken,
-      reqId: request.reqId,
-    }))
+    return replayedEvents(request, bucket, eventsFromJsonBody(parsed))
   },
 }

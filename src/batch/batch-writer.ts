@@ -13,8 +13,9 @@ import { randomToken } from '../formats/batch-v1/tokens.js'
 export const DEFAULT_BATCH_SECONDS = 10
 export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 export const DEFAULT_GZIP_LEVEL = 3
-/** Frames are handed to zlib in chunks of about this size: each zlib write is a thread-pool job. */
+/** Frames are handed to zlib in chunks of about this size, or after GZIP_CHUNK_MS: each zlib write is a thread-pool job. */
 const GZIP_CHUNK_BYTES = 64 * 1024
+const GZIP_CHUNK_MS = 20
 /**
  * Raw bytes waiting for zlib past which the writer reports congestion: the
  * standalone server then stops reading request bodies until zlib catches up,
@@ -82,7 +83,7 @@ export class OpenBatch {
   private readonly chunks: Buffer[] = []
   private readonly compressed: Promise<Buffer>
   private finished: Promise<void> | undefined
-  // Frames not yet handed to zlib; written once per event-loop turn or per GZIP_CHUNK_BYTES.
+  // Frames not yet handed to zlib; written every GZIP_CHUNK_MS or per GZIP_CHUNK_BYTES.
   private pending: Uint8Array[] = []
   private pendingBytes = 0
   private flushScheduled = false
@@ -143,7 +144,7 @@ export class OpenBatch {
     if (this.pendingBytes >= GZIP_CHUNK_BYTES) this.flushPending()
     else if (!this.flushScheduled) {
       this.flushScheduled = true
-      setImmediate(this.flushPending)
+      setTimeout(this.flushPending, GZIP_CHUNK_MS).unref()
     }
   }
 

@@ -20,6 +20,7 @@ import { createAdminServer } from '../ops/admin-server.js'
 import { runClusterPrimary, WORKER_INDEX_ENV, type WorkerStatusMessage } from '../ops/cluster-primary.js'
 import { createLoggingMetrics } from '../ops/metrics.js'
 import { DEFAULT_SPOOL_DIRECTORY } from '../spool/spool.js'
+import { rehomeLeftovers } from '../spool/rehome.js'
 import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
 import type { CliCommand, FlagSpec } from './command-line.js'
 
@@ -62,6 +63,13 @@ export const command: CliCommand = {
     const adminPort = values['admin-port'] as number | undefined
     const workerIndex = cluster.isWorker ? process.env[WORKER_INDEX_ENV] : undefined
     const logger = pino({ level: String(values['log-level']), base: { pid: process.pid, ...(workerIndex !== undefined ? { worker: Number(workerIndex) } : {}) } }, io.stdout)
+    if (cluster.isPrimary) {
+      // Before any worker starts: files of a previous layout (another --workers) go where they are recovered.
+      for (const directory of [String(values['spool-dir']), String(values['unsent-dir'])]) {
+        const moved = rehomeLeftovers(directory, workers)
+        if (moved > 0) logger.warn({ directory, files: moved, workers }, 'moved files left by a different number of workers')
+      }
+    }
     if (workers > 1 && cluster.isPrimary) {
       return runClusterPrimary({
         workers,

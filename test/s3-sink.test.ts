@@ -1,7 +1,7 @@
 // The S3 path end to end against a real S3-protocol server (s3rver on loopback).
 import t from 'tap'
 import { request } from 'undici'
-import { LoggingServer, parseObjectKey, S3Sink, type UploadReport } from '../src/index.js'
+import { createS3Client, LoggingServer, parseObjectKey, S3Sink, type UploadReport } from '../src/index.js'
 import { decodeBatches } from './helpers/batches.js'
 import { startS3rver } from './helpers/s3rver.js'
 
@@ -57,4 +57,18 @@ t.test('an S3 outage: the batch is retried, not dropped, and lands when S3 is ba
   t.equal(keys.length, 1)
   const { requests } = decodeBatches([{ key: keys[0]!, body: await s3.get(keys[0]!) }])
   t.equal(requests[0]?.body.toString(), 'keep me')
+})
+
+t.test('AWS_ENDPOINT_URL_S3 points the sink at an S3-compatible store, path-style', async (t) => {
+  const s3 = await startS3rver('env-bucket')
+  t.teardown(() => s3.close())
+  const location = { bucket: 'env-bucket', credentials: s3.location.credentials }
+  const client = createS3Client(location, { AWS_ENDPOINT_URL_S3: s3.endpoint })
+  t.equal(client.config.forcePathStyle, true, 'path-style with a custom endpoint')
+  t.equal(await client.config.region(), 'us-east-1', 'a region is chosen for a custom endpoint')
+  const sink = new S3Sink(location, client)
+  await sink.put('v1/env/object.gz', Buffer.from('via env'))
+  t.equal((await s3.get('v1/env/object.gz')).toString(), 'via env')
+  await sink.close()
+  t.throws(() => createS3Client({ bucket: 'b', endpoint: 'not a url' }, {}), { code: 'LS_INVALID_OPTION', message: /not a URL/ })
 })

@@ -10,17 +10,21 @@ import { tempDir } from './helpers/temp.js'
 
 const BIN = new URL('../bin/logging-system.js', import.meta.url).pathname
 
-t.test('rehomeLeftovers moves files out of folders no worker owns', async (t) => {
+t.test('rehomeLeftovers moves our files out of folders no worker owns, and nothing else', async (t) => {
   const dir = tempDir(t)
-  for (const file of ['worker-0/a.seg', 'worker-3/b.seg', 'worker-5/v1/x/c.gz', 'd.seg', 'v1/y/e.gz']) {
+  const key = (n: number) => formatObjectKey({ startTime: Date.UTC(2026, 0, 1), serverToken: 'Srvr1234', randomToken: 'Rand1234', batchNumber: n })
+  const files = { a: 'worker-0/a.seg', b: 'worker-3/b.seg', c: `worker-5/${key(1)}`, d: 'd.seg', e: key(2), other: 'notes.txt', otherInWorker: 'worker-4/keep.txt' }
+  for (const file of Object.values(files)) {
     mkdirSync(join(dir, file, '..'), { recursive: true })
     writeFileSync(join(dir, file), file)
   }
   t.equal(rehomeLeftovers(dir, 2), 4, 'two workers: worker-3, worker-5 and the single-process files move')
-  for (const file of ['worker-0/a.seg', 'worker-1/b.seg', 'worker-1/v1/x/c.gz', 'worker-0/d.seg', 'worker-0/v1/y/e.gz']) t.ok(existsSync(join(dir, file)), file)
-  t.notOk(existsSync(join(dir, 'worker-3')))
-  t.equal(rehomeLeftovers(dir, 1), 5, 'one process: everything comes home to the folder itself')
-  for (const file of ['a.seg', 'b.seg', 'v1/x/c.gz', 'd.seg', 'v1/y/e.gz']) t.ok(existsSync(join(dir, file)), file)
+  for (const file of ['worker-0/a.seg', 'worker-1/b.seg', `worker-1/${key(1)}`, 'worker-0/d.seg', `worker-0/${key(2)}`]) t.ok(existsSync(join(dir, file)), file)
+  t.notOk(existsSync(join(dir, 'worker-3')), 'an emptied worker folder is removed')
+  t.ok(existsSync(join(dir, 'notes.txt')), 'files that are not ours stay')
+  t.ok(existsSync(join(dir, 'worker-4/keep.txt')), 'a worker folder with files that are not ours stays')
+  t.equal(rehomeLeftovers(dir, 1), 5, 'one process: everything of ours comes home to the folder itself')
+  for (const file of ['a.seg', 'b.seg', key(1), 'd.seg', key(2), 'notes.txt']) t.ok(existsSync(join(dir, file)), file)
   t.equal(rehomeLeftovers(join(dir, 'missing'), 2), 0)
 })
 

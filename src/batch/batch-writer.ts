@@ -54,6 +54,8 @@ export interface SealedBatch {
   rawBytes: number
   /** Its journal segment, if any: discarded once the batch is stored. */
   segment?: Pick<JournalSegment, 'discard' | 'failed'>
+  /** A directory that already holds a durable copy (a spool, an unsent directory), for reports. */
+  keptAt?: string
   /** Resolves once the batch is stored; rejects if it never can be. */
   readonly stored: Promise<void>
   settle(error?: Error): void
@@ -288,9 +290,20 @@ export class BatchWriter {
     clearTimeout(this.timer)
     const { body } = batch.finish()
     this.handOff = this.handOff.then(async () => {
+      let compressed: Buffer
+      try {
+        compressed = await body
+      } catch (err) {
+        // zlib failed (out of memory, in practice): the batch cannot be written. Its waiters get the
+        // error (503 in ack modes), the journal keeps its events for the next start, and it is reported.
+        const error = new JournalUnavailableError(`could not compress batch ${batch.key}: ${(err as Error).message}`, { cause: err })
+        batch.settle(error)
+        this.options.onJournalError(error)
+        return
+      }
       this.options.onSealed({
         key: batch.key,
-        body: await body,
+        body: compressed,
         batchNumber: batch.batchNumber,
         startTime: batch.startTime,
         events: batch.events,

@@ -93,6 +93,7 @@ export class RecordedRequest<Batch> {
     if (this.finished) return
     this.finished = true
     const req = this.req
+    this.capture.active.delete(this)
     this.wroteInto(this.capture.writer.append(
       encodeReqEnd({
         reqId: this.reqId,
@@ -113,6 +114,8 @@ export class RequestCapture<Batch> {
   readonly options: Required<CaptureOptions>
   readonly recordedNames: ReadonlySet<string>
   readonly recordedLengths: ReadonlySet<number>
+  /** Requests begun and not yet ended. */
+  readonly active = new Set<RecordedRequest<Batch>>()
   private lastReqId = 0
 
   constructor(
@@ -129,7 +132,21 @@ export class RequestCapture<Batch> {
 
   /** Starts logging a request; reqIds count from 1 and are unique within the process. */
   begin(req: IncomingMessage): RecordedRequest<Batch> {
-    return new RecordedRequest(this, req, ++this.lastReqId)
+    const recorded = new RecordedRequest(this, req, ++this.lastReqId)
+    this.active.add(recorded)
+    return recorded
+  }
+
+  /**
+   * Shutdown: waits until every begun request has ended, up to `deadline`
+   * (ms since 1970), then ends the rest as aborted, so that nothing is
+   * appended after the last batch is sealed.
+   */
+  async settle(deadline: number): Promise<number> {
+    while (this.active.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    const cut = this.active.size
+    for (const recorded of [...this.active]) recorded.end(RequestOutcome.aborted)
+    return cut
   }
 
   /**

@@ -156,6 +156,8 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   }
   private server: Server | undefined
   private closing: Promise<void> | undefined
+  /** Set when close() seals the last batch: nothing may be logged after it. */
+  private finalSeal = false
 
   constructor(options: LoggingServerOptions = {}) {
     super()
@@ -210,6 +212,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       maxBatchBytes: options.maxBatchBytes,
       gzipLevel: options.gzipLevel,
       ...(this.spool ? { journal: this.spool } : {}),
+      onJournalError: (err) => this.logger.error({ err }, 'batch journal failed: requests waiting for durability get 503'),
       onSealed: (batch) => this.uploader.enqueue(batch),
     })
     // Nothing is allocated for the event while nobody listens (no metrics).
@@ -226,9 +229,16 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
    * between the store and the delete) overwrites itself instead of doubling.
    */
   private async recoverLeftovers(): Promise<void> {
-    const fromSpool = this.spool ? this.spool.recover() : []
-    const unsent = new DirectorySink(this.settings.unsentDirectory)
-    for (const segment of await fromSpool) {
+    // Each source on its own: one that fails must not keep the other from being delivered.
+    const spool = this.spool
+    if (spool) {
+      await this.recoverSpool(spool).catch((err) => this.logger.error({ err, directory: spool.directory }, 'could not recover the spool'))
+    }
+    await this.recoverUnsent().catch((err) => this.logger.error({ err, directory: this.settings.unsentDirectory }, 'could not recover unsent batches'))
+  }
+
+  private async recoverSpool(spool: Spool): Promise<void> {
+    for (const segment of await spool.recover()) {
       const parts = parseObjectKey(segment.key)!
       this.logger.warn({ key: segment.key, events: segment.events, tornBytes: segment.tornBytes }, 'recovered a spool segment left by an earlier process')
       if (segment.events === 0) {
@@ -236,26 +246,38 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
         continue
       }
       this.enqueueRecovered(segment.key, parts.startTime, parts.batchNumber, await gzipAsync(segment.frames), segment.events, segment.frames.byteLength, {
-        failed: false,
-        discard: segment.discard,
+        segment: { failed: false, discard: segment.discard },
+        keptAt: spool.directory,
       })
     }
+  }
+
+  private async recoverUnsent(): Promise<void> {
+    const unsent = new DirectorySink(this.settings.unsentDirectory)
     for (const key of await unsent.keys()) {
       const parts = parseObjectKey(key)
       if (!parts) continue
       this.logger.warn({ key, directory: unsent.directory }, 'recovered a batch left unsent by an earlier shutdown')
       this.enqueueRecovered(key, parts.startTime, parts.batchNumber, await unsent.get(key), 0, 0, {
-        failed: false,
-        discard: () => unsent.delete(key).catch(() => {}),
+        segment: { failed: false, discard: () => unsent.delete(key).catch(() => {}) },
+        keptAt: unsent.directory,
       })
     }
   }
 
-  private enqueueRecovered(key: string, startTime: number, batchNumber: number, body: Buffer, events: number, rawBytes: number, segment: SealedBatch['segment']): void {
+  private enqueueRecovered(
+    key: string,
+    startTime: number,
+    batchNumber: number,
+    body: Buffer,
+    events: number,
+    rawBytes: number,
+    copy: Required<Pick<SealedBatch, 'segment' | 'keptAt'>>,
+  ): void {
     let settle!: (error?: Error) => void
     const stored = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
     stored.catch(() => {})
-    this.uploader.enqueue({ key, body, batchNumber, startTime, events, rawBytes, stored, settle, ...(segment ? { segment } : {}) })
+    this.uploader.enqueue({ key, body, batchNumber, startTime, events, rawBytes, stored, settle, ...copy })
   }
 
   /** Why new requests are refused right now, if they are. */
@@ -295,7 +317,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
    */
   handleRequest = (req: IncomingMessage, res: ServerResponse): void => {
     // Refused before anything is read, so a full backlog cannot grow: not logged, counted.
-    const unavailable = this.unavailableReason()
+    const unavailable = this.finalSeal ? 'the server is shutting down' : this.unavailableReason()
     if (unavailable !== undefined) {
       this.reject(res, req.headers.origin, 503, unavailable)
       return
@@ -344,7 +366,11 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
 
   /** Logs a request the caller answers itself (used by the middleware and the fastify plugin). */
   observe(req: IncomingMessage): void {
-    if (this.closing) return
+    // After the last batch is sealed a request can no longer be logged; it is counted instead.
+    if (this.finalSeal) {
+      this.emit('rejected', { status: 503, reason: 'the server is shutting down' })
+      return
+    }
     this.capture.observe(req)
   }
 
@@ -392,9 +418,18 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
 
   private async shutDown(): Promise<void> {
     const deadline = Date.now() + this.settings.closeTimeoutMs
-    if (this.server) await this.stopListening(this.server, deadline)
+    // 1. Stop accepting; 2. let every request already begun (standalone or embedded) end, up to
+    // the deadline; 3. seal the last batch, which with ack=spool|s3 is what their answers wait
+    // for; 4. wait for the connections to close; 5. wait for the sink.
+    const listenerClosed = this.server ? this.stopListening(this.server, deadline) : Promise.resolve()
     await this.recovered
-    await this.writer.seal()
+    const cut = await this.capture.settle(deadline)
+    // No I/O callback runs between settle() and here, so no request can begin in between.
+    this.finalSeal = true
+    const sealed = this.writer.seal()
+    if (cut > 0) this.logger.warn({ requests: cut }, 'requests still in flight at the close deadline were logged as aborted')
+    await sealed
+    await listenerClosed
     try {
       await this.uploader.drain(deadline)
     } catch (err) {
@@ -422,11 +457,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     const fallback = new DirectorySink(this.settings.unsentDirectory)
     const keys = batches.map((batch) => batch.key)
     const failed: string[] = []
-    let inSpool = 0
+    // Batches that already have a durable copy (a whole spool segment, a file in the unsent directory) stay there.
+    const kept = new Map<string, number>()
     for (const batch of batches) {
-      // A batch whose spool segment is whole stays there for the next start.
-      if (batch.segment && !batch.segment.failed) {
-        inSpool++
+      const keptAt = batch.keptAt ?? (batch.segment && !batch.segment.failed ? this.spool?.directory : undefined)
+      if (keptAt !== undefined) {
+        kept.set(keptAt, (kept.get(keptAt) ?? 0) + 1)
         continue
       }
       try {
@@ -436,10 +472,11 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
         this.logger.error({ key: batch.key, err }, 'could not save unsent batch locally either')
       }
     }
-    const saved = keys.length - failed.length - inSpool
+    const keptCount = [...kept.values()].reduce((sum, n) => sum + n, 0)
+    const saved = keys.length - failed.length - keptCount
     const message =
       `${keys.length} batch(es) not stored in ${this.sink.description} before the close deadline; ` +
-      (inSpool ? `${inSpool} left in the spool ${this.spool!.directory}, ` : '') +
+      [...kept].map(([directory, n]) => `${n} left in ${directory === this.spool?.directory ? 'the spool ' : ''}${directory}, `).join('') +
       `${saved} saved under ${fallback.directory}` +
       (failed.length ? `, ${failed.length} LOST: ${failed.join(', ')}` : '') +
       '; they are delivered at the next start'

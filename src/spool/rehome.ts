@@ -6,20 +6,27 @@
  * that is recovered at start, so nothing left behind is forgotten.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { dirname, join, relative } from 'node:path'
+import { dirname, join, relative, sep } from 'node:path'
+import { parseObjectKey } from '../formats/batch-v1/object-key.js'
 
 const WORKER_FOLDER = /^worker-(\d+)$/
 
-/** Every file under `folder`, as paths relative to it. */
-function filesUnder(folder: string): string[] {
+/** Only what the logger itself leaves there moves: spool segments and batch files. Anything else stays. */
+function isOurs(relativePath: string): boolean {
+  return relativePath.endsWith('.seg') || parseObjectKey(relativePath.split(sep).join('/')) !== undefined
+}
+
+/** Our files under `folder` (worker folders skipped when `skipWorkers`), as paths relative to it. */
+function filesUnder(folder: string, skipWorkers = false): string[] {
   return readdirSync(folder, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(folder, join(entry.parentPath, entry.name)))
+    .filter((file) => isOurs(file) && !(skipWorkers && WORKER_FOLDER.test(file.split(sep)[0]!)))
 }
 
-function moveAll(from: string, to: string): number {
+function moveAll(from: string, to: string, skipWorkers = false): number {
   let moved = 0
-  for (const file of filesUnder(from)) {
+  for (const file of filesUnder(from, skipWorkers)) {
     const target = join(to, file)
     mkdirSync(dirname(target), { recursive: true })
     renameSync(join(from, file), target)
@@ -43,23 +50,14 @@ export function rehomeLeftovers(directory: string, workers: number): number {
     if (workers > 1 && index < workers) continue
     const from = join(directory, name)
     moved += moveAll(from, workers > 1 ? join(directory, `worker-${index % workers}`) : directory)
-    rmSync(from, { recursive: true, force: true })
+    // Emptied of our files; anything else in it stays.
+    if (readdirSync(from, { recursive: true, withFileTypes: true }).every((entry) => !entry.isFile())) {
+      rmSync(from, { recursive: true, force: true })
+    }
   }
   if (workers > 1) {
-    // A single process's leftovers (files directly in `directory`) go to worker 0.
-    const own = readdirSync(directory, { withFileTypes: true }).filter((entry) => !WORKER_FOLDER.test(entry.name))
-    for (const entry of own) {
-      const from = join(directory, entry.name)
-      const to = join(directory, 'worker-0', entry.name)
-      if (entry.isDirectory()) {
-        moved += moveAll(from, to)
-        rmSync(from, { recursive: true, force: true })
-      } else {
-        mkdirSync(dirname(to), { recursive: true })
-        renameSync(from, to)
-        moved++
-      }
-    }
+    // A single process's leftovers (outside the worker folders) go to worker 0.
+    moved += moveAll(directory, join(directory, 'worker-0'), true)
   }
   return moved
 }

@@ -10,7 +10,7 @@
  * nothing in it was acknowledged.
  */
 import { closeSync, fdatasync, openSync, readdirSync, writeSync, writev, close, mkdirSync, statSync } from 'node:fs'
-import { readFile, unlink, mkdir } from 'node:fs/promises'
+import { readFile, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { BatchJournal, JournalSegment } from '../batch/batch-journal.js'
@@ -57,6 +57,7 @@ class SpoolSegment implements JournalSegment {
   private waiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> = []
   private error: Error | undefined
   private closed = false
+  private finishing: Promise<void> | undefined
 
   constructor(
     private readonly spool: Spool,
@@ -116,12 +117,15 @@ class SpoolSegment implements JournalSegment {
     }
   }
 
-  async finish(): Promise<void> {
-    if (this.closed) return
-    if (!this.error && this.queued.length > 0) await this.commit().catch(() => {})
-    await this.flushing
-    this.closed = true
-    await closeAsync(this.fd).catch(() => {})
+  /** Writes what is queued and closes the file, once however often it is called. */
+  finish(): Promise<void> {
+    this.finishing ??= (async () => {
+      if (!this.error && this.queued.length > 0) await this.commit().catch(() => {})
+      await this.flushing
+      this.closed = true
+      await closeAsync(this.fd).catch(() => {})
+    })()
+    return this.finishing
   }
 
   async discard(): Promise<void> {
@@ -186,13 +190,24 @@ export class Spool implements BatchJournal {
    * Segments left by earlier processes, oldest key first. Each keeps its whole
    * events; the caller stores them and then calls discard().
    */
-  async recover(): Promise<RecoveredSegment[]> {
-    await mkdir(this.directory, { recursive: true })
+  recover(): Promise<RecoveredSegment[]> {
+    // Listed now, synchronously: segments this process opens later are not left-overs.
+    mkdirSync(this.directory, { recursive: true })
     const names = readdirSync(this.directory).filter((name) => name.endsWith(SEGMENT_SUFFIX))
+    return this.readSegments(names)
+  }
+
+  private async readSegments(names: string[]): Promise<RecoveredSegment[]> {
     const recovered: RecoveredSegment[] = []
     for (const name of names) {
       const path = join(this.directory, name)
-      const content = await readFile(path)
+      let content: Buffer
+      try {
+        content = await readFile(path)
+      } catch (err) {
+        this.events.onError(new Error(`cannot read spool segment (left in place): ${(err as Error).message}`), path)
+        continue
+      }
       const newline = content.indexOf(0x0a, SPOOL_MAGIC.length)
       const key = newline > 0 ? content.subarray(SPOOL_MAGIC.length, newline).toString() : ''
       if (!content.subarray(0, SPOOL_MAGIC.length).equals(Buffer.from(SPOOL_MAGIC)) || !parseObjectKey(key)) {

@@ -135,7 +135,7 @@ export function* decodeBatchV1(bytes: Uint8Array, options: BatchDecodeOptions = 
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
   const fastPath = options.fastPath ?? true
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const decoder = new Decoder({ maxStrLength: maxEventBytes, maxBinLength: maxEventBytes, maxMapLength: 1024, maxArrayLength: 1024 })
+  const decoder = new Decoder({ maxStrLength: maxEventBytes, maxBinLength: maxEventBytes, maxMapLength: 0xffff, maxArrayLength: 0xffff })
   let offset = 0
   while (offset < bytes.byteLength) {
     const [length, prefixBytes] = readLengthPrefix(buffer, offset)

@@ -237,3 +237,27 @@ t.test('options are validated at construction', async (t) => {
   t.throws(() => new LoggingServer({ pixelPath: 'i' }), { code: 'LS_INVALID_OPTION', message: /pixelPath/ })
   t.throws(() => new LoggingServer({ keyPrefix: 'a/../b' }), { code: 'LS_INVALID_OPTION', message: /prefix/ })
 })
+
+t.test('backpressure: bodies read only as fast as zlib takes them, byte-exact, across batch seals', async (t) => {
+  // A 1-byte compression backlog makes every chunk pause its request until zlib catches up;
+  // 64 KiB batches make batches seal while requests are paused.
+  const { server, directory, base } = await startServer(t, { compressionBacklogBytes: 1, maxBatchBytes: 64 * 1024, maxBodyBytes: 4 * 1024 * 1024 })
+  const bodies = Array.from({ length: 4 }, (_, n) => {
+    const body = Buffer.alloc(2 * 1024 * 1024)
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32LE((i * 2654435761 + n) >>> 0, i)
+    return body
+  })
+  const statuses = await Promise.all(
+    bodies.map(async (body, n) => {
+      const pieces = Array.from({ length: 32 }, (_, i) => body.subarray(i * 65536, (i + 1) * 65536))
+      const res = await request(`${base}/big/${n}`, { method: 'POST', body: Readable.from(pieces) })
+      await res.body.dump()
+      return res.statusCode
+    }),
+  )
+  t.same(statuses, [200, 200, 200, 200], 'every request answered')
+  await server.close()
+  const { requests, batches } = await readLoggedRequests(directory)
+  t.ok(batches.length > 10, `${batches.length} batches sealed while bodies were arriving`)
+  for (const [n, body] of bodies.entries()) t.ok(requests.find((r) => r.path === `/big/${n}`)?.body.equals(body), `body ${n} byte-exact`)
+})

@@ -34,6 +34,8 @@ export interface BatchWriterOptions {
   maxBatchBytes?: number
   /** zlib level 1 (fast) to 9 (small). Default: 3 (bench/RESULTS.md: as fast as 1, 8% smaller). */
   gzipLevel?: number
+  /** Raw bytes waiting for zlib past which `congested` turns true. Default: 8 MiB. */
+  compressionBacklogBytes?: number
   /** Receives each sealed batch, in batch-number order. */
   onSealed: (batch: SealedBatch) => void
   /** Write-ahead journal (the spool) for crash safety. Default: none. */
@@ -204,6 +206,7 @@ export class BatchWriter {
       batchSeconds: positive('batchSeconds', options.batchSeconds, DEFAULT_BATCH_SECONDS),
       maxBatchBytes: positive('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, true),
       gzipLevel,
+      compressionBacklogBytes: positive('compressionBacklogBytes', options.compressionBacklogBytes, GZIP_BACKLOG_HIGH_WATER_BYTES, true),
       onSealed: options.onSealed,
       journal: options.journal,
       onJournalError: options.onJournalError ?? (() => {}),
@@ -221,9 +224,9 @@ export class BatchWriter {
     return this.current
   }
 
-  /** True while more raw bytes wait for zlib than GZIP_BACKLOG_HIGH_WATER_BYTES. */
+  /** True while more raw bytes wait for zlib than compressionBacklogBytes. */
   get congested(): boolean {
-    return (this.current?.uncompressedBacklog ?? 0) > GZIP_BACKLOG_HIGH_WATER_BYTES
+    return (this.current?.uncompressedBacklog ?? 0) > this.options.compressionBacklogBytes
   }
 
   /** Calls `callback` once the open batch's zlib has caught up (at once when there is no open batch). */

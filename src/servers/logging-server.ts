@@ -81,6 +81,8 @@ export interface LoggingServerOptions extends CaptureOptions {
   maxBatchBytes?: number
   /** gzip level 1-9. Default: 3. */
   gzipLevel?: number
+  /** Standalone: request bodies are not read while more raw bytes than this wait for zlib. Default: 8 MiB. */
+  compressionBacklogBytes?: number
   /** Status of the answer to a logged request (standalone). Default: 200. */
   responseStatus?: number
   /** CORS for standalone answers; false sends no CORS headers. Default: reflect the Origin. */
@@ -211,6 +213,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       batchSeconds: options.batchSeconds,
       maxBatchBytes: options.maxBatchBytes,
       gzipLevel: options.gzipLevel,
+      compressionBacklogBytes: options.compressionBacklogBytes,
       ...(this.spool ? { journal: this.spool } : {}),
       onJournalError: (err) => this.logger.error({ err }, 'batch journal failed: requests waiting for durability get 503'),
       onSealed: (batch) => this.uploader.enqueue(batch),

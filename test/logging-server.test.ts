@@ -6,6 +6,7 @@ import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { LoggingServer, parseObjectKey, type LoggingServerOptions } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
+import { sendHalf } from './helpers/half-sent.js'
 import { tempDir } from './helpers/temp.js'
 
 async function startServer(t: Test, options: LoggingServerOptions = {}) {
@@ -213,17 +214,14 @@ t.test('a request split across batches by the size limit is rejoined', async (t)
 
 t.test('close() lets an in-flight request finish and logs it', async (t) => {
   const { server, directory, port } = await startServer(t)
-  const socket = connect(port, '127.0.0.1')
-  await new Promise((resolve) => socket.once('connect', resolve))
-  let answer = ''
-  socket.on('data', (data) => (answer += data))
-  socket.write('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234')
+  const slow = await sendHalf(port, 'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n', '01234', '56789')
   await new Promise((resolve) => setTimeout(resolve, 50))
   const closed = server.close()
   await new Promise((resolve) => setTimeout(resolve, 50))
-  socket.write('56789')
+  slow.finish()
   await closed
-  socket.destroy()
+  slow.destroy()
+  const answer = slow.answer()
   t.match(answer, /^HTTP\/1\.1 200 /, 'the in-flight request was answered')
   const { requests } = await readLoggedRequests(directory)
   t.equal(requests[0]?.body.toString(), '0123456789')

@@ -1,10 +1,11 @@
 // close(): nothing accepted is lost, even when the sink is down past the deadline.
 import t from 'tap'
 import { createServer } from 'node:http'
-import { connect, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { request } from 'undici'
 import { LoggingServer, type Sink } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
+import { sendHalf } from './helpers/half-sent.js'
 import { tempDir } from './helpers/temp.js'
 
 /** A sink whose store is unreachable: every put fails, as a down S3 endpoint would. */
@@ -59,18 +60,14 @@ t.test('embedded: a request whose body is still arriving when close() starts is 
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
   t.teardown(() => app.close())
   const { port } = app.address() as AddressInfo
-  const socket = connect(port, '127.0.0.1')
-  await new Promise((resolve) => socket.once('connect', resolve))
-  let answer = ''
-  socket.on('data', (data) => (answer += data))
-  const socketClosed = new Promise((resolve) => socket.once('close', resolve))
-  socket.write('POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n01234')
+  const late = await sendHalf(port, 'POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n', '01234', '56789')
   await new Promise((resolve) => setTimeout(resolve, 50))
   const closed = logger.close()
   await new Promise((resolve) => setTimeout(resolve, 50))
-  socket.write('56789')
+  late.finish()
   await closed
-  await socketClosed
+  await late.closed
+  const answer = late.answer()
   t.match(answer, /app got 10 bytes/)
   const { requests } = await readLoggedRequests(directory)
   t.equal(requests.length, 1)

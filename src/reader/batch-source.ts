@@ -4,6 +4,8 @@
  * name batches the same way everywhere: the S3 key, or the path relative to
  * the batch directory.
  */
+import { readFile, stat } from 'node:fs/promises'
+import { BatchReadError } from '../errors.js'
 import type { TimeRange } from './time-range.js'
 
 export interface BatchSource {
@@ -24,3 +26,15 @@ export interface BatchSource {
 
 /** Largest stored (compressed) batch a source reads. Default: 512 MiB. */
 export const DEFAULT_MAX_STORED_BATCH_BYTES = 512 * 1024 * 1024
+
+/** Reads a local batch file named by `key`, refusing one over `maxBytes`; every failure is a BatchReadError. */
+export async function readBatchFile(path: string, key: string, maxBytes: number): Promise<Uint8Array> {
+  try {
+    const { size } = await stat(path)
+    if (size > maxBytes) throw new BatchReadError(key, `${size} bytes is over the ${maxBytes}-byte limit`)
+    return await readFile(path)
+  } catch (err) {
+    if (err instanceof BatchReadError) throw err
+    throw new BatchReadError(key, (err as Error).message, { cause: err })
+  }
+}

@@ -5,10 +5,9 @@
  * overlaps (under every prefix folder, or the one given); temp files (dot
  * files) are skipped.
  */
-import { readdir, readFile, stat } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { BatchReadError } from '../errors.js'
-import { DEFAULT_MAX_STORED_BATCH_BYTES, type BatchSource } from './batch-source.js'
+import { DEFAULT_MAX_STORED_BATCH_BYTES, readBatchFile, type BatchSource } from './batch-source.js'
 import { dayPrefixes, versionPrefix, type TimeRange } from './time-range.js'
 
 export interface DirectorySourceOptions {
@@ -60,15 +59,7 @@ export class DirectorySource implements BatchSource {
     yield* walk(this.directory, this.prefix !== undefined ? versionPrefix(this.prefix).replace(/\/$/, '') : '', days && new Set(days))
   }
 
-  async read(key: string): Promise<Uint8Array> {
-    const path = join(this.directory, ...key.split('/'))
-    try {
-      const { size } = await stat(path)
-      if (size > this.maxBatchBytes) throw new BatchReadError(key, `${size} bytes is over the ${this.maxBatchBytes}-byte limit`)
-      return await readFile(path)
-    } catch (err) {
-      if (err instanceof BatchReadError) throw err
-      throw new BatchReadError(key, (err as Error).message, { cause: err })
-    }
+  read(key: string): Promise<Uint8Array> {
+    return readBatchFile(join(this.directory, ...key.split('/')), key, this.maxBatchBytes)
   }
 }

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'LS_SEND_FAILED'
   | 'LS_BATCH_READ'
   | 'LS_REPLAY_SEND'
+  | 'LS_STORE_COMMIT'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -186,5 +187,17 @@ export class ReplaySendError extends LoggingSystemError {
     this.request = request
     this.status = details.status
     this.attempts = details.attempts
+  }
+}
+
+/**
+ * The event store could not commit a write (unreachable, closed, out of
+ * space): nothing of that write is stored. The EventServer answers 503 with
+ * Retry-After; the tailer tries the batch again at its next look.
+ */
+export class StoreCommitError extends LoggingSystemError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_COMMIT', `the event store did not commit: ${message}`, options)
+    this.name = 'StoreCommitError'
   }
 }

@@ -17,7 +17,8 @@ export type ErrorCode =
   | 'LS_SEND_FAILED'
   | 'LS_BATCH_READ'
   | 'LS_REPLAY_SEND'
-  | 'LS_STORE_COMMIT'
+  | 'LS_STORE_LOCKED'
+  | 'LS_STORE_UNAVAILABLE'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -191,13 +192,28 @@ export class ReplaySendError extends LoggingSystemError {
 }
 
 /**
- * The event store could not commit a write (unreachable, closed, out of
- * space): nothing of that write is stored. The EventServer answers 503 with
- * Retry-After; the tailer tries the batch again at its next look.
+ * The event store's file is in use by another process (DuckDB allows one
+ * writer process per file), or by another open store in this process.
+ * `path` names the file.
  */
-export class StoreCommitError extends LoggingSystemError {
+export class StoreLockedError extends LoggingSystemError {
+  readonly path: string
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_LOCKED', `event store ${path} is locked: ${message}`, options)
+    this.name = 'StoreLockedError'
+    this.path = path
+  }
+}
+
+/**
+ * The event store could not open or commit (disk full, unwritable, database
+ * error): nothing of the write was stored. The EventServer answers 503 with
+ * Retry-After.
+ */
+export class StoreUnavailableError extends LoggingSystemError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('LS_STORE_COMMIT', `the event store did not commit: ${message}`, options)
-    this.name = 'StoreCommitError'
+    super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
+    this.name = 'StoreUnavailableError'
   }
 }

@@ -11,8 +11,7 @@ import type { BatchSource } from '../reader/batch-source.js'
 import { DirectorySource } from '../reader/directory-source.js'
 import { S3Source } from '../reader/s3-source.js'
 import { DEFAULT_EVENT_SERVER_PORT, EventServer } from '../servers/event-server.js'
-import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
-import { openEventStore } from '../store/open-store.js'
+import { DEFAULT_DUCKDB_PATH, DuckDbEventStore } from '../store/duckdb/duckdb-store.js'
 import type { CliCommand, FlagSpec } from './command-line.js'
 
 export const EVENTS_FLAGS: FlagSpec[] = [
@@ -68,9 +67,8 @@ export const command: CliCommand = {
     const since = values['tail-since'] !== undefined ? parseSinceDay(String(values['tail-since'])) : undefined
     const source = tailSource(values, io.env)
     const logger = pino({ level: String(values['log-level']), base: { pid: process.pid } }, io.stdout)
-    const store = openEventStore(
-      values['clickhouse'] !== undefined ? { clickhouse: String(values['clickhouse']) } : { db: String(values['db'] ?? DEFAULT_DUCKDB_PATH) },
-    )
+    if (values['clickhouse'] !== undefined) throw new CliUsageError('--clickhouse is not available in this build yet')
+    const store = new DuckDbEventStore({ path: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
     const server = new EventServer({
       store,
       logger,

@@ -5,10 +5,10 @@
  * the server answer 2xx; a bad body throws the decoder's error (the server
  * answers 4xx and nothing is stored), a failed commit StoreCommitError (503).
  */
-import { BadRequestError, StoreCommitError } from '../errors.js'
+import { BadRequestError, StoreUnavailableError } from '../errors.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import type { LoggedRequest } from '../reader/request-assembler.js'
-import { RequestDecoderRegistry } from '../decoders/registry.js'
+import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
 import type { EventStore, WriteResult } from '../store/event-store.js'
 import type { IngestObserver } from './ingest-observer.js'
 import { requestEvents } from './request-events.js'
@@ -68,7 +68,7 @@ export class DirectIngest {
       result = await this.store.write({ events: decoded.events })
     } catch (err) {
       this.observer?.commitFailed?.('direct', err as Error)
-      throw new StoreCommitError((err as Error).message, { cause: err })
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError((err as Error).message, { cause: err })
     }
     this.observer?.committed?.('direct', result, (performance.now() - started) / 1000)
     return { ...result, events: decoded.events.length }

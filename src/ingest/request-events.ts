@@ -5,8 +5,10 @@
  */
 import type { LoggedRequest } from '../reader/request-assembler.js'
 import type { RejectedRequest } from '../store/event-store.js'
-import type { EventRecord } from '../model/event-record.js'
-import { RequestDecoderRegistry } from '../decoders/registry.js'
+import { eventRecord, type EventRecord } from '../model/event-record.js'
+import { encodeKey } from '../formats/keyjson.js'
+import type { ReplayedEvent } from '../reader/decoders/request-decoder.js'
+import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
 
 export type RequestEvents =
   | { kind: 'events'; decoder: string; events: EventRecord[] }
@@ -19,7 +21,8 @@ export function requestEvents(registry: RequestDecoderRegistry, request: LoggedR
   const found = registry.find(request)
   if (!found) return { kind: 'no-decoder' }
   try {
-    return { kind: 'events', decoder: found.decoder.name, events: found.decoder.decode(request, found.url) }
+    const decoded = found.decoder.decode(request, found.url)
+    return { kind: 'events', decoder: found.decoder.name, events: decoded.map((event) => asEventRecord(event, found.decoder.name, request)) }
   } catch (err) {
     return { kind: 'undecodable', decoder: found.decoder.name, error: err as Error & { code?: string } }
   }
@@ -41,4 +44,18 @@ export function rejectedRequest(origin: string, request: LoggedRequest, reason: 
     message: cut ? `${message} (body cut to its first ${maxBodyBytes} of ${request.body.byteLength} bytes)` : message,
     body: cut ? request.body.subarray(0, maxBodyBytes) : request.body,
   }
+}
+
+/** Bridge while the decoders still return ReplayedEvent (the formats branch moves them to EventRecord). */
+function asEventRecord(event: ReplayedEvent, source: string, request: LoggedRequest): EventRecord {
+  return eventRecord({
+    bucket: event.bucket,
+    key: encodeKey(event.key),
+    type: event.type,
+    value: JSON.stringify(event.value),
+    clientTime: event.clientTime,
+    serverTime: event.serverTime,
+    source,
+    ip: request.ip === '' ? null : request.ip,
+  })
 }

@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { encodeEventbufV2Events } from '../src/formats/eventbuf-v2.js'
 import { EventServer, type EventServerRoutes } from '../src/servers/event-server.js'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
+import { openEventStore } from '../src/store/open-store.js'
 import { tempDir } from './helpers/temp.js'
 
 interface Answer {
@@ -36,7 +37,7 @@ async function call(url: string, init: { method?: string; body?: string | Uint8A
 async function startServer(t: { teardown(fn: () => unknown): void }, options: Partial<ConstructorParameters<typeof EventServer>[0]> = {}) {
   const dir = tempDir(t)
   const path = join(dir, 'events.duckdb')
-  const server = new EventServer({ store: new DuckDbEventStore({ path }), ...options })
+  const server = new EventServer({ store: await openEventStore({ db: path }), ...options })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())
   return { server, url, path }

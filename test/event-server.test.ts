@@ -130,6 +130,29 @@ t.test('pages: limit and the cursor walk every event exactly once', async (t) =>
   t.match(bad.json.reason, /cursor/)
 })
 
+t.test('concurrent posts are committed together, and each answer counts its own events', async (t) => {
+  const { url } = await startServer(t)
+  const event = (key: string) => ({ key, type: 't', value: { key }, clientTime: 1 })
+  t.same((await post(url, 'c', JSON.stringify({ events: [event('old-1'), event('old-2')] }))).json, { stored: 2, duplicates: 0 })
+  // 30 posts at once: each has 2 keys of its own, one key shared by all, and every third an already stored key.
+  const bodies = Array.from({ length: 30 }, (_, i) => ({ events: [event(`own-${i}-a`), event('shared'), event(`own-${i}-b`), ...(i % 3 === 0 ? [event('old-1')] : [])] }))
+  const answers = await Promise.all(bodies.map((body) => post(url, 'c', JSON.stringify(body))))
+  let stored = 0
+  let sharedStored = 0
+  answers.forEach((answer, i) => {
+    t.equal(answer.status, 200)
+    const own = 2
+    const { stored: s, duplicates: d } = answer.json as { stored: number; duplicates: number }
+    t.equal(s + d, bodies[i]!.events.length, `post ${i}: every event counted once`)
+    t.ok(s === own || s === own + 1, `post ${i}: its own keys are new, the old key is not (${s})`)
+    if (s === own + 1) sharedStored++
+    stored += s
+  })
+  t.equal(sharedStored, 1, 'exactly one post stored the shared key')
+  t.equal(stored, 61)
+  t.same((await call(`${url}/buckets.json`)).json, { buckets: [{ bucket: 'c', count: 63 }] })
+})
+
 t.test('bad input gets a 4xx with a message, and nothing is stored', async (t) => {
   const { url, server } = await startServer(t, { bodyLimit: 64 * 1024, maxEvents: 5 })
   const deep = '{"key":"d","type":"t","value":' + '{"a":'.repeat(5000) + '1' + '}'.repeat(5000) + ',"clientTime":1}'

@@ -8,7 +8,7 @@
 import { BadRequestError, StoreUnavailableError } from '../errors.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import type { LoggedRequest } from '../reader/request-assembler.js'
-import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
+import { RequestDecoderRegistry } from '../decoders/registry.js'
 import type { EventStore, WriteResult } from '../store/event-store.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { IngestObserver } from './ingest-observer.js'

@@ -19,6 +19,23 @@ storeConformance(t, 'duckdb', async () => {
   }
 })
 
+// Again with tiny read pages, so every range read above crosses page boundaries.
+storeConformance(
+  t,
+  'duckdb, 3-event read pages',
+  async () => {
+    const path = join(tempDir(t, 'ls-duckdb-'), 'events.duckdb')
+    return {
+      open: async () => {
+        const store = new DuckDbEventStore({ path, threads: 1, readPageRows: 3 })
+        await store.open()
+        return store
+      },
+    }
+  },
+  { largeBucketEvents: 3_000, manyBuckets: 50 },
+)
+
 const CHILD = new URL('./helpers/duckdb-store-child.mjs', import.meta.url).pathname
 
 t.test('a second process on the same file gets LS_STORE_LOCKED, and the first keeps working', async (t) => {

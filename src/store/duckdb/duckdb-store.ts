@@ -31,7 +31,11 @@ export interface DuckDbEventStoreOptions {
   memoryLimit?: string
   /** Idle read connections kept for reuse. Default 4. */
   readConnections?: number
+  /** Events per query of a streamed read (the top-N DuckDB holds at once). Default 20,000. */
+  readPageRows?: number
 }
+
+export const DEFAULT_READ_PAGE_ROWS = 20_000
 
 /** Paths of the stores open in this process: DuckDB's file lock does not stop a second open here. */
 const openPaths = new Set<string>()
@@ -60,6 +64,9 @@ export class DuckDbEventStore implements EventStore {
     }
     if (options.readConnections !== undefined && (!Number.isInteger(options.readConnections) || options.readConnections < 0)) {
       throw new InvalidOptionError('readConnections', 'must be an integer ≥ 0')
+    }
+    if (options.readPageRows !== undefined && (!Number.isInteger(options.readPageRows) || options.readPageRows < 1)) {
+      throw new InvalidOptionError('readPageRows', 'must be an integer ≥ 1')
     }
     this.options = options
     this.path = resolve(options.path ?? DEFAULT_DUCKDB_PATH)
@@ -169,38 +176,60 @@ export class DuckDbEventStore implements EventStore {
     })
   }
 
+  /**
+   * Pages of `readPageRows` events in key order, each one query (`key > last
+   * key of the page before ... LIMIT n`), all in one read transaction so the
+   * read sees one snapshot. DuckDB answers an ORDER BY ... LIMIT with a
+   * bounded top-N, so memory stays flat where one ORDER BY over a whole large
+   * bucket would sort it all.
+   */
   async *read(query: RangeQuery): AsyncIterable<EventRecord> {
     this.assertOpen()
-    if (query.limit === 0) return
-    const { sql, params } = rangeSql(query)
+    const pageRows = this.options.readPageRows ?? DEFAULT_READ_PAGE_ROWS
+    let remaining = query.limit === undefined ? Infinity : Math.max(0, Math.floor(query.limit))
+    if (remaining === 0) return
     const connection = await this.takeReader()
-    let done = false
+    let clean = false
     try {
-      const result = await connection.stream(sql, params)
+      await connection.run('BEGIN TRANSACTION')
+      let after = query.after
       for (;;) {
-        const chunk = await result.fetchChunk()
-        if (chunk === null || chunk.rowCount === 0) break
-        const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
-        for (let i = 0; i < chunk.rowCount; i++) {
-          yield {
-            bucket: query.bucket,
-            key: (keys![i] as DuckDBBlobValue).bytes,
-            type: isCodes![i] ? Number(types![i]) : (types![i] as string),
-            value: values![i] as string,
-            clientTime: clientTimes![i] as number,
-            serverTime: serverTimes![i] as number,
-            originalClientTime: originalClientTimes![i] as number | null,
-            userId: userIds![i] as string | null,
-            anonymousId: anonymousIds![i] as string | null,
-            producer: producers![i] as string | null,
-            ip: ips![i] as string | null,
-            source: sources![i] as string,
+        const limit = Math.min(pageRows, remaining)
+        const { sql, params } = rangeSql({ ...query, ...(after === undefined ? {} : { after }), limit })
+        const result = await connection.stream(sql, params)
+        let rows = 0
+        for (;;) {
+          const chunk = await result.fetchChunk()
+          if (chunk === null || chunk.rowCount === 0) break
+          const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
+          for (let i = 0; i < chunk.rowCount; i++) {
+            yield {
+              bucket: query.bucket,
+              key: (keys![i] as DuckDBBlobValue).bytes,
+              type: isCodes![i] ? Number(types![i]) : (types![i] as string),
+              value: values![i] as string,
+              clientTime: clientTimes![i] as number,
+              serverTime: serverTimes![i] as number,
+              originalClientTime: originalClientTimes![i] as number | null,
+              userId: userIds![i] as string | null,
+              anonymousId: anonymousIds![i] as string | null,
+              producer: producers![i] as string | null,
+              ip: ips![i] as string | null,
+              source: sources![i] as string,
+            }
           }
+          rows += chunk.rowCount
+          after = (keys![chunk.rowCount - 1] as DuckDBBlobValue).bytes
         }
+        remaining -= rows
+        if (rows < limit || remaining === 0) break
       }
-      done = true
+      await connection.run('COMMIT')
+      clean = true
     } finally {
-      this.returnReader(connection, done)
+      // Left early (break, error): end the transaction before the connection is reused.
+      if (!clean) await connection.run('ROLLBACK').catch(() => undefined)
+      this.returnReader(connection)
     }
   }
 

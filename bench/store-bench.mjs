@@ -124,9 +124,21 @@ async function readSeries(label, makeQuery, span = 1000) {
   return figures
 }
 
-results.rangeFromTo = await readSeries('range [from, to) of 1,000', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 1000) }))
-results.rangeFromLimit = await readSeries('range from + limit 1,000', (s) => ({ bucket: 'main', from: intKey(s), limit: 1000 }))
-results.rangeFromToTyped = await readSeries('range [from, to) of 4,000, type signup', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 4000), types: ['signup'] }), 4000)
+async function readAllSeries(stage) {
+  console.log(`-- reads, ${stage}`)
+  return {
+    rangeFromTo: await readSeries('range [from, to) of 1,000', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 1000) })),
+    rangeFromLimit: await readSeries('range from + limit 1,000', (s) => ({ bucket: 'main', from: intKey(s), limit: 1000 })),
+    rangeFromToTyped: await readSeries('range [from, to) of 4,000, type signup', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 4000), types: ['signup'] }), 4000),
+  }
+}
+results.readsAsWritten = await readAllSeries('rows in the order written (other buckets interleaved)')
+{
+  const { rows, ms } = await store.cluster()
+  results.cluster = { rows, seconds: +(ms / 1000).toFixed(2) }
+  console.log(`cluster(): ${rows} rows rewritten in (bucket, key) order in ${(ms / 1000).toFixed(1)} s`)
+}
+results.readsClustered = await readAllSeries('after cluster()')
 
 // A full streaming read: rate and heap.
 {

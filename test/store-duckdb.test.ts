@@ -5,6 +5,7 @@ import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
 import { StoreLockedError } from '../src/errors.js'
 import { openEventStore } from '../src/store/open-store.js'
 import type { EventRecord } from '../src/model/event-record.js'
+import type { RangeQuery } from '../src/store/event-store.js'
 import { counterKey, keyBytes, readAll, sampleEvent, storeConformance } from './helpers/store-conformance.js'
 import { spawnNode } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
@@ -20,22 +21,28 @@ storeConformance(t, 'duckdb', async () => {
   }
 })
 
-// Again with tiny read pages, so every range read above crosses page boundaries.
-storeConformance(
-  t,
-  'duckdb, 3-event read pages',
-  async () => {
-    const path = join(tempDir(t, 'ls-duckdb-'), 'events.duckdb')
-    return {
-      open: async () => {
-        const store = new DuckDbEventStore({ path, threads: 1, readPageRows: 3 })
-        await store.open()
-        return store
-      },
-    }
-  },
-  { largeBucketEvents: 3_000, manyBuckets: 50 },
-)
+// Again with tiny read pages, so every range read above crosses page boundaries; then also
+// clustering on its own after most writes, so reads merge the clustered rows with the newer ones.
+for (const [label, options] of [
+  ['3-event read pages', { readPageRows: 3 }],
+  ['3-event read pages, clustering', { readPageRows: 3, clusterAfterRows: 1 }],
+] as const) {
+  storeConformance(
+    t,
+    `duckdb, ${label}`,
+    async () => {
+      const path = join(tempDir(t, 'ls-duckdb-'), 'events.duckdb')
+      return {
+        open: async () => {
+          const store = new DuckDbEventStore({ path, threads: 1, ...options })
+          await store.open()
+          return store
+        },
+      }
+    },
+    { largeBucketEvents: 3_000, manyBuckets: 50 },
+  )
+}
 
 const CHILD = new URL('./helpers/duckdb-store-child.mjs', import.meta.url).pathname
 
@@ -192,4 +199,23 @@ t.test('clusterAfterRows clusters on its own once enough unordered rows came in'
   await store.write({ events: [] }) // queued behind the cluster the write before started
   t.same(await storageOrder(store), [...(await storageOrder(store))].sort(), '900 rows: clustered')
   t.equal(store.lastClusterError, undefined)
+})
+
+t.test('reads merge the clustered rows with the rows stored after cluster()', async (t) => {
+  const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb'), threads: 1, readPageRows: 7 })
+  await store.open()
+  t.teardown(() => store.close())
+  const order = (n: number) => (n * 7919) % 500
+  // Even keys, then cluster(), then odd keys: every range interleaves both parts.
+  await store.write({ events: Array.from({ length: 500 }, (_, i) => sampleEvent('m', counterKey(order(i) * 2), { serverTime: order(i) * 2 })) })
+  await store.cluster()
+  await store.write({ events: Array.from({ length: 500 }, (_, i) => sampleEvent('m', counterKey(order(i) * 2 + 1), { serverTime: order(i) * 2 + 1 })) })
+  const ids = async (query: Omit<RangeQuery, 'bucket'>) => (await readAll(store, { bucket: 'm', ...query })).map((e) => e.serverTime)
+  const span = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
+  t.same(await ids({}), span(0, 1000), 'whole bucket')
+  t.same(await ids({ from: counterKey(101), to: counterKey(150) }), span(101, 150))
+  t.same(await ids({ after: counterKey(101), limit: 20 }), span(102, 122))
+  t.same(await ids({ from: counterKey(990) }), span(990, 1000))
+  t.same(await ids({ serverTimeFrom: 10, serverTimeTo: 30, limit: 15 }), span(10, 25))
+  t.same(await store.write({ events: [sampleEvent('m', counterKey(3)), sampleEvent('m', counterKey(4))] }), { stored: 0, duplicates: 2 }, 'both parts deduplicate')
 })

@@ -113,13 +113,12 @@ export class DuckDbEventStore implements EventStore {
       this.writer = await this.instance.connect()
       await this.writer.run(CREATE_TABLES)
       await this.writer.run(CREATE_STAGING)
+      const through = await clusteredThrough(this.writer)
       const reader = await this.writer.runAndReadAll(
-        `SELECT coalesce(max(ingested_at), 0)::DOUBLE, count(*)::DOUBLE,
-           count(*) FILTER (WHERE ingested_at > coalesce((SELECT value FROM store_state WHERE name = '${CLUSTERED_THROUGH}'), -1))::DOUBLE
-         FROM events`,
+        `SELECT coalesce(max(ingested_at), 0)::DOUBLE, count(*)::DOUBLE, count(*) FILTER (WHERE ingested_at > ${through})::DOUBLE FROM events`,
       )
       const [lastIngestedAt, totalRows, unclusteredRows] = reader.getRows()[0] as number[]
-      this.lastIngestedAt = lastIngestedAt!
+      this.lastIngestedAt = Math.max(lastIngestedAt!, through + 1)
       this.totalRows = totalRows!
       this.unclusteredRows = unclusteredRows!
       this.state = 'open'
@@ -232,6 +231,8 @@ export class DuckDbEventStore implements EventStore {
         await writer.run('ALTER TABLE events_clustering RENAME TO events')
         await writer.run(`INSERT OR REPLACE INTO store_state (name, value) VALUES ('${CLUSTERED_THROUGH}', ${this.lastIngestedAt})`)
         await writer.run('COMMIT')
+        // Rows stored from now on must be above the mark: reads tell the two parts apart by it.
+        this.lastIngestedAt += 1
         this.totalRows = rows
         this.unclusteredRows = 0
         return { rows, ms: performance.now() - started }
@@ -243,11 +244,12 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /**
-   * Pages of `readPageRows` events in key order, each one query (`key > last
-   * key of the page before ... LIMIT n`), all in one read transaction so the
-   * read sees one snapshot. DuckDB answers an ORDER BY ... LIMIT with a
-   * bounded top-N, so memory stays flat where one ORDER BY over a whole large
-   * bucket would sort it all.
+   * Pages of `readPageRows` events in key order, all in one read transaction
+   * (one snapshot). Each page merges two queries: the rows cluster() put in
+   * key order, streamed in storage order with no ORDER BY (DuckDB keeps
+   * insertion order, so the scan starts at the range, found by the zone maps,
+   * and stops after the page), and the rows stored since, sorted by a bounded
+   * top-N. Memory stays flat for any bucket size.
    */
   async *read(query: RangeQuery): AsyncIterable<EventRecord> {
     this.assertOpen()
@@ -258,34 +260,37 @@ export class DuckDbEventStore implements EventStore {
     let clean = false
     try {
       await connection.run('BEGIN TRANSACTION')
+      const through = await clusteredThrough(connection)
       let after = query.after
       for (;;) {
         const limit = Math.min(pageRows, remaining)
-        const { sql, params } = rangeSql({ ...query, ...(after === undefined ? {} : { after }), limit })
-        const result = await connection.stream(sql, params)
+        const page: RangeQuery = { ...query, ...(after === undefined ? {} : { after }), limit }
         let rows = 0
-        for (;;) {
-          const chunk = await result.fetchChunk()
-          if (chunk === null || chunk.rowCount === 0) break
-          const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
-          for (let i = 0; i < chunk.rowCount; i++) {
-            yield {
-              bucket: query.bucket,
-              key: (keys![i] as DuckDBBlobValue).bytes,
-              type: isCodes![i] ? Number(types![i]) : (types![i] as string),
-              value: values![i] as string,
-              clientTime: clientTimes![i] as number,
-              serverTime: serverTimes![i] as number,
-              originalClientTime: originalClientTimes![i] as number | null,
-              userId: userIds![i] as string | null,
-              anonymousId: anonymousIds![i] as string | null,
-              producer: producers![i] as string | null,
-              ip: ips![i] as string | null,
-              source: sources![i] as string,
-            }
+        if (through < 0) {
+          for await (const event of streamRows(connection, query.bucket, rangeSql(page, 'all', through))) {
+            yield event
+            rows++
+            after = event.key
           }
-          rows += chunk.rowCount
-          after = (keys![chunk.rowCount - 1] as DuckDBBlobValue).bytes
+        } else {
+          const tail = await collectRows(connection, query.bucket, rangeSql(page, 'unclustered', through))
+          let next = 0
+          for await (const event of streamRows(connection, query.bucket, rangeSql(page, 'clustered', through))) {
+            while (next < tail.length && rows < limit && Buffer.compare(tail[next]!.key, event.key) < 0) {
+              after = tail[next]!.key
+              yield tail[next++]!
+              rows++
+            }
+            if (rows === limit) break
+            after = event.key
+            yield event
+            if (++rows === limit) break
+          }
+          while (next < tail.length && rows < limit) {
+            after = tail[next]!.key
+            yield tail[next++]!
+            rows++
+          }
         }
         remaining -= rows
         if (rows < limit || remaining === 0) break
@@ -394,8 +399,15 @@ function appendNullableText(appender: { appendVarchar(value: string): void; appe
   else appender.appendVarchar(value)
 }
 
+/**
+ * Which rows a range query reads: `all` sorted by key (nothing clustered yet);
+ * `clustered`, the rows cluster() wrote (ingested_at ≤ its mark), in storage
+ * order, which is key order; `unclustered`, the rows stored since, sorted.
+ */
+type RangePart = 'all' | 'clustered' | 'unclustered'
+
 /** The SELECT for a range query, with its parameters ($1 ...). */
-export function rangeSql(query: RangeQuery): { sql: string; params: DuckDBValue[] } {
+export function rangeSql(query: RangeQuery, part: RangePart = 'all', clusteredThrough = -1): { sql: string; params: DuckDBValue[] } {
   const params: DuckDBValue[] = [query.bucket]
   const where = ['bucket = $1']
   const param = (value: DuckDBValue) => {
@@ -410,8 +422,50 @@ export function rangeSql(query: RangeQuery): { sql: string; params: DuckDBValue[
   if (query.clientTimeFrom !== undefined) where.push(`client_time >= ${param(BigInt(query.clientTimeFrom))}`)
   if (query.clientTimeTo !== undefined) where.push(`client_time < ${param(BigInt(query.clientTimeTo))}`)
   if (query.types !== undefined && query.types.length > 0) where.push(`type IN (${query.types.map((type) => param(type)).join(', ')})`)
+  if (part === 'clustered') where.push(`ingested_at <= ${param(BigInt(clusteredThrough))}`)
+  if (part === 'unclustered') where.push(`ingested_at > ${param(BigInt(clusteredThrough))}`)
+  const order = part === 'clustered' ? '' : ' ORDER BY key'
   const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(query.limit))}`
-  return { sql: `SELECT ${READ_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY key${limit}`, params }
+  return { sql: `SELECT ${READ_COLUMNS} FROM events WHERE ${where.join(' AND ')}${order}${limit}`, params }
+}
+
+/** The cluster() mark in the caller's snapshot: rows with ingested_at up to it are in key order; -1 when never clustered. */
+async function clusteredThrough(connection: DuckDBConnection): Promise<number> {
+  const reader = await connection.runAndReadAll(`SELECT value::DOUBLE FROM store_state WHERE name = '${CLUSTERED_THROUGH}'`)
+  const rows = reader.getRows()
+  return rows.length === 0 ? -1 : (rows[0]![0] as number)
+}
+
+/** The rows of a range query, chunk by chunk as DuckDB produces them. */
+async function* streamRows(connection: DuckDBConnection, bucket: string, { sql, params }: { sql: string; params: DuckDBValue[] }): AsyncGenerator<EventRecord> {
+  const result = await connection.stream(sql, params)
+  for (;;) {
+    const chunk = await result.fetchChunk()
+    if (chunk === null || chunk.rowCount === 0) return
+    const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
+    for (let i = 0; i < chunk.rowCount; i++) {
+      yield {
+        bucket,
+        key: (keys![i] as DuckDBBlobValue).bytes,
+        type: isCodes![i] ? Number(types![i]) : (types![i] as string),
+        value: values![i] as string,
+        clientTime: clientTimes![i] as number,
+        serverTime: serverTimes![i] as number,
+        originalClientTime: originalClientTimes![i] as number | null,
+        userId: userIds![i] as string | null,
+        anonymousId: anonymousIds![i] as string | null,
+        producer: producers![i] as string | null,
+        ip: ips![i] as string | null,
+        source: sources![i] as string,
+      }
+    }
+  }
+}
+
+async function collectRows(connection: DuckDBConnection, bucket: string, query: { sql: string; params: DuckDBValue[] }): Promise<EventRecord[]> {
+  const rows: EventRecord[] = []
+  for await (const event of streamRows(connection, bucket, query)) rows.push(event)
+  return rows
 }
 
 function storeError(what: string, error: unknown): LoggingSystemError {

@@ -68,6 +68,8 @@ export interface ClickHouseEventStoreOptions {
 const LOCAL_EVENTS_TABLE = 'events_local'
 /** Keep each generated query well under ClickHouse's max_query_size (256 KiB). */
 const MAX_QUERY_CHARS = 200_000
+/** A bucket with at least this many keys in a write gets a key lookup of its own. */
+const BUCKET_LOOKUP_MIN_KEYS = 50
 /** Insert bodies are sent in chunks of about this size. */
 const INSERT_CHUNK_BYTES = 1 << 20
 
@@ -327,27 +329,34 @@ export class ClickHouseEventStore implements EventStore {
     }
   }
 
-  /** The (bucket, key) ids among `events` already in the store. */
+  /**
+   * The (bucket, key) ids among `events` already in the store. Measured on
+   * 18.16: a per-column `bucket = .. AND key IN (..)` of plain literals is
+   * the fast form for a bucket with many keys; buckets with few keys share
+   * one `(bucket, key) IN (..)` (an OR of thousands of clauses is far slower).
+   * Each query stays under MAX_QUERY_CHARS.
+   */
   private async storedKeys(events: readonly EventRecord[]): Promise<Set<string>> {
     const stored = new Set<string>()
-    let tuples: string[] = []
-    let chars = 0
-    const lookup = async (): Promise<void> => {
-      if (tuples.length === 0) return
-      const rows = await this.queryRows<{ bucket: string; key_hex: string }>(
-        `SELECT DISTINCT bucket, hex(key) AS key_hex FROM events WHERE (bucket, key) IN (${tuples.join(', ')})`,
-      )
-      for (const row of rows) stored.add(keyId(row.bucket, row.key_hex.toLowerCase()))
-      tuples = []
-      chars = 0
-    }
+    const byBucket = new Map<string, EventRecord[]>()
     for (const event of events) {
-      const tuple = `(${sqlLiteral(event.bucket)}, ${sqlLiteral(event.key)})`
-      if (chars + tuple.length > MAX_QUERY_CHARS) await lookup()
-      tuples.push(tuple)
-      chars += tuple.length + 2
+      const group = byBucket.get(event.bucket)
+      if (group) group.push(event)
+      else byBucket.set(event.bucket, [event])
     }
-    await lookup()
+    const lookup = async (where: string): Promise<void> => {
+      const rows = await this.queryRows<{ bucket: string; key_hex: string }>(`SELECT DISTINCT bucket, hex(key) AS key_hex FROM events WHERE ${where}`)
+      for (const row of rows) stored.add(keyId(row.bucket, row.key_hex.toLowerCase()))
+    }
+    const pairs: string[] = []
+    for (const [bucket, group] of byBucket) {
+      if (group.length < BUCKET_LOOKUP_MIN_KEYS) {
+        for (const event of group) pairs.push(`(${sqlLiteral(bucket)}, ${sqlLiteral(event.key)})`)
+        continue
+      }
+      for (const list of boundedLists(group.map((event) => sqlLiteral(event.key)))) await lookup(`bucket = ${sqlLiteral(bucket)} AND key IN (${list})`)
+    }
+    for (const list of boundedLists(pairs)) await lookup(`(bucket, key) IN (${list})`)
     return stored
   }
 
@@ -445,6 +454,22 @@ function rangeFilters(query: RangeQuery): string[] {
   return where
 }
 
+/** SQL list items joined into lists of at most MAX_QUERY_CHARS. */
+function* boundedLists(items: readonly string[]): Generator<string> {
+  let list: string[] = []
+  let chars = 0
+  for (const item of items) {
+    if (chars + item.length > MAX_QUERY_CHARS && list.length > 0) {
+      yield list.join(', ')
+      list = []
+      chars = 0
+    }
+    list.push(item)
+    chars += item.length + 2
+  }
+  if (list.length > 0) yield list.join(', ')
+}
+
 function keyId(bucket: string, keyHex: string): string {
   return bucket + '\u0000' + keyHex
 }
@@ -480,7 +505,8 @@ function checkUrl(option: string, url: string): string {
 export function clickHouseMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error)
   const match = /Code: (\d+)[.,]\s*(?:e\.displayText\(\) = )?(?:DB::Exception: )?([\s\S]*?)(?:, e\.what\(\) = [\w:]+\s*$|\s*\(version [^)]*\)\s*$|$)/.exec(text)
-  return match ? `ClickHouse error ${match[1]}: ${match[2]!.trim()}` : text
+  // One line: ClickHouse puts newlines in some messages, and they go to logs and JSON answers.
+  return (match ? `ClickHouse error ${match[1]}: ${match[2]!}` : text).replace(/\s+/g, ' ').trim()
 }
 
 /** Failures of the store's own work: StoreUnavailableError (the EventServer answers 503), our own errors as they are. */

@@ -145,3 +145,24 @@ export { randomEvent, randomEvents, seededRandom, RANDOM_EVENT_TYPES } from './c
 export { createAdminServer, type AdminServer } from './ops/admin-server.js'
 export { createLoggingMetrics, type LoggingMetrics } from './ops/metrics.js'
 export { Spool, DEFAULT_SPOOL_DIRECTORY } from './spool/spool.js'
+
+// EventServer: the events API over a durable store, direct posts, tailing (docs/event-server.md)
+export {
+  EventServer,
+  EVENT_SERVER_ROUTES,
+  DEFAULT_EVENT_SERVER_PORT,
+  DEFAULT_EVENT_SERVER_HOST,
+  DEFAULT_EVENT_BODY_LIMIT,
+  DEFAULT_EVENT_MAX_EVENTS,
+  DEFAULT_MAX_PAGE_LIMIT,
+  type EventServerOptions,
+  type EventServerTailOptions,
+  type EventServerStatus,
+} from './servers/event-server.js'
+export { type EventServerRoutes, type EventServerContext, type EventServerLimits } from './servers/event-server-routes.js'
+export { BatchTailer, DEFAULT_TAIL_INTERVAL_MS, DEFAULT_TAIL_GAP_WAIT_MS, DEFAULT_TAIL_READ_ATTEMPTS, type BatchTailerOptions, type TailReport } from './ingest/batch-tailer.js'
+export { DirectIngest, type DirectIngestOptions, type LiveRequest } from './ingest/direct-ingest.js'
+export { type IngestObserver, type IngestOrigin, type TailProblem, type TailedBatch } from './ingest/ingest-observer.js'
+export { createEventServerMetrics, type EventServerMetrics } from './ops/event-server-metrics.js'
+export { createAdminEndpoints, type Readiness, type MetricsSource } from './ops/admin-server.js'
+export { openEventStore, type OpenEventStoreOptions } from './store/open-store.js'

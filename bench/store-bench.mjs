@@ -109,11 +109,11 @@ async function timeRead(query) {
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, n }
 }
 
-async function readSeries(label, makeQuery) {
-  for (let i = 0; i < 10; i++) await timeRead(makeQuery(Math.floor(Math.random() * (EVENTS - 1000))))
+async function readSeries(label, makeQuery, span = 1000) {
+  for (let i = 0; i < 10; i++) await timeRead(makeQuery(Math.floor(Math.random() * (EVENTS - span))))
   const times = []
   for (let i = 0; i < READS; i++) {
-    const start = Math.floor(Math.random() * (EVENTS - 1000))
+    const start = Math.floor(Math.random() * (EVENTS - span))
     const { ms, n } = await timeRead(makeQuery(start))
     if (n !== 1000) throw new Error(`${label}: read ${n} events, expected 1000`)
     times.push(ms)
@@ -124,9 +124,21 @@ async function readSeries(label, makeQuery) {
   return figures
 }
 
-results.rangeFromTo = await readSeries('range [from, to) of 1,000', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 1000) }))
-results.rangeFromLimit = await readSeries('range from + limit 1,000', (s) => ({ bucket: 'main', from: intKey(s), limit: 1000 }))
-results.rangeFromToTyped = await readSeries('range [from, to) of 4,000, type signup', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 4000), types: ['signup'] }))
+async function readAllSeries(stage) {
+  console.log(`-- reads, ${stage}`)
+  return {
+    rangeFromTo: await readSeries('range [from, to) of 1,000', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 1000) })),
+    rangeFromLimit: await readSeries('range from + limit 1,000', (s) => ({ bucket: 'main', from: intKey(s), limit: 1000 })),
+    rangeFromToTyped: await readSeries('range [from, to) of 4,000, type signup', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 4000), types: ['signup'] }), 4000),
+  }
+}
+results.readsAsWritten = await readAllSeries('rows in the order written (other buckets interleaved)')
+{
+  const { rows, ms } = await store.cluster()
+  results.cluster = { rows, seconds: +(ms / 1000).toFixed(2) }
+  console.log(`cluster(): ${rows} rows rewritten in (bucket, key) order in ${(ms / 1000).toFixed(1)} s`)
+}
+results.readsClustered = await readAllSeries('after cluster()')
 
 // A full streaming read: rate and heap.
 {

@@ -219,3 +219,20 @@ t.test('reads merge the clustered rows with the rows stored after cluster()', as
   t.same(await ids({ serverTimeFrom: 10, serverTimeTo: 30, limit: 15 }), span(10, 25))
   t.same(await store.write({ events: [sampleEvent('m', counterKey(3)), sampleEvent('m', counterKey(4))] }), { stored: 0, duplicates: 2 }, 'both parts deduplicate')
 })
+
+t.test('close() during a read ends the read with LS_CLOSED', async (t) => {
+  const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb'), threads: 1, readPageRows: 100 })
+  await store.open()
+  await store.write({ events: Array.from({ length: 1000 }, (_, i) => sampleEvent('b', counterKey(i))) })
+  let seen = 0
+  const reading = (async () => {
+    for await (const _ of store.read({ bucket: 'b' })) {
+      if (++seen === 10) await store.close()
+    }
+  })()
+  await t.rejects(reading, { code: 'LS_CLOSED' })
+  t.ok(seen >= 10 && seen <= 100, `stopped within the page under way (${seen} events)`)
+  await t.rejects(async () => {
+    for await (const _ of store.read({ bucket: 'b' })) break
+  }, { code: 'LS_CLOSED' }, 'a read after close()')
+})

@@ -297,6 +297,10 @@ export class DuckDbEventStore implements EventStore {
       }
       await connection.run('COMMIT')
       clean = true
+    } catch (error) {
+      // close() ends reads under way: they fail with LS_CLOSED rather than DuckDB's "connection disconnected".
+      if (this.state === 'closed') throw new ClosedError('event store')
+      throw storeError('read', error)
     } finally {
       // Left early (break, error): end the transaction before the connection is reused.
       if (!clean) await connection.run('ROLLBACK').catch(() => undefined)

@@ -193,10 +193,10 @@ t.test('clusterAfterRows clusters on its own once enough unordered rows came in'
   t.teardown(() => store.close())
   const events = shuffledEvents(900)
   await store.write({ events: events.slice(0, 400) })
-  await store.write({ events: [] })
+  await store.whenClustered()
   t.not((await storageOrder(store)).join(), [...(await storageOrder(store))].sort().join(), '400 rows: not yet')
   await store.write({ events: events.slice(400, 900) })
-  await store.write({ events: [] }) // queued behind the cluster the write before started
+  await store.whenClustered()
   t.same(await storageOrder(store), [...(await storageOrder(store))].sort(), '900 rows: clustered')
   t.equal(store.lastClusterError, undefined)
 })
@@ -235,4 +235,30 @@ t.test('close() during a read ends the read with LS_CLOSED', async (t) => {
   await t.rejects(async () => {
     for await (const _ of store.read({ bucket: 'b' })) break
   }, { code: 'LS_CLOSED' }, 'a read after close()')
+})
+
+t.test('writes go on while cluster() builds its copy, and none is lost in the swap', async (t) => {
+  const path = join(tempDir(t), 'events.duckdb')
+  const store = new DuckDbEventStore({ path, threads: 1, clusterAfterRows: 0 })
+  await store.open()
+  await store.write({ events: shuffledEvents(3000) })
+  const clustering = store.cluster()
+  t.equal(store.cluster(), clustering, 'a second call while one runs gets the same one')
+  const writes: Promise<unknown>[] = []
+  for (let w = 0; w < 10; w++) {
+    writes.push(store.write({ events: Array.from({ length: 100 }, (_, i) => sampleEvent('during', counterKey(((w * 100 + i) * 7) % 1000))) }))
+  }
+  const [result] = await Promise.all([clustering, ...writes])
+  t.equal((result as { rows: number }).rows, 4000)
+  const expected = [{ bucket: 'c0', count: 1000 }, { bucket: 'c1', count: 1000 }, { bucket: 'c2', count: 1000 }, { bucket: 'during', count: 1000 }]
+  t.same(await store.buckets(), expected)
+  t.same((await readAll(store, { bucket: 'during' })).map((e) => e.key[4]! + (e.key[3]! << 8)), Array.from({ length: 1000 }, (_, i) => i), 'in key order')
+  await store.close()
+  const reopened = new DuckDbEventStore({ path, threads: 1 })
+  await reopened.open()
+  t.teardown(() => reopened.close())
+  t.same(await reopened.buckets(), expected, 'after reopen')
+  await reopened.cluster()
+  t.same(await storageOrder(reopened), [...(await storageOrder(reopened))].sort(), 'a second cluster() sorts them all')
+  t.same((await readAll(reopened, { bucket: 'c1', from: counterKey(2000), limit: 5 })).map((e) => e.key[4]! + (e.key[3]! << 8)), [2000, 2003, 2006, 2009, 2012].map((n) => n % 65536))
 })

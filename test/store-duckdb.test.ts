@@ -3,7 +3,6 @@ import t from 'tap'
 import { join } from 'node:path'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
 import { StoreLockedError } from '../src/errors.js'
-import { openEventStore } from '../src/store/open-store.js'
 import type { EventRecord } from '../src/model/event-record.js'
 import type { RangeQuery } from '../src/store/event-store.js'
 import { counterKey, keyBytes, readAll, sampleEvent, storeConformance } from './helpers/store-conformance.js'
@@ -117,16 +116,6 @@ t.test('an unwritable path gives LS_STORE_UNAVAILABLE', async (t) => {
   await t.rejects(store.open(), { code: 'LS_STORE_UNAVAILABLE' })
 })
 
-t.test('openEventStore picks the backend from options', async (t) => {
-  const path = join(tempDir(t), 'picked.duckdb')
-  const store = await openEventStore({ db: path, duckdb: { threads: 1 } })
-  t.teardown(() => store.close())
-  t.equal(store.kind, 'duckdb')
-  t.equal((store as DuckDbEventStore).path, path)
-  t.same(await store.write({ events: [sampleEvent('picked', keyBytes(0x31))] }), { stored: 1, duplicates: 0 })
-  await t.rejects(openEventStore({ db: path, clickhouse: 'http://127.0.0.1:8123' }), { code: 'LS_INVALID_OPTION', message: /exclude each other/ })
-  await t.rejects(openEventStore({ clickhouse: '127.0.0.1:8123' }), { code: 'LS_INVALID_OPTION', message: /http/ })
-})
 
 /** The table's rows in storage order (no ORDER BY; one thread scans in order). */
 async function storageOrder(store: DuckDbEventStore): Promise<string[]> {

@@ -110,7 +110,7 @@ export class DuckDbEventStore implements EventStore {
         this.instance = await DuckDBInstance.create(this.path, config)
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
-        if (/lock/i.test(message)) throw new StoreLockedError(this.path, message.replace(/^IO Error: /, ''), { cause: error })
+        if (/could not set lock/i.test(message)) throw new StoreLockedError(this.path, message.replace(/^IO Error: /, ''), { cause: error })
         throw new StoreUnavailableError(`cannot open ${this.path}: ${message}`, { cause: error })
       }
       this.writer = await this.instance.connect()
@@ -246,6 +246,7 @@ export class DuckDbEventStore implements EventStore {
       this.lastIngestedAt = mark + 1
       return { mark, pending: this.unclusteredRows }
     })
+    this.assertOpen()
     const connection = await this.instance!.connect()
     this.clusterConnection = connection
     try {

@@ -3,7 +3,7 @@
  * same decoders the tailer uses and written in one store write, all or
  * nothing. It resolves only once the store has committed, which is what lets
  * the server answer 2xx; a bad body throws the decoder's error (the server
- * answers 4xx and nothing is stored), a failed commit StoreCommitError (503).
+ * answers 4xx and nothing is stored), a failed commit StoreUnavailableError (503).
  */
 import { BadRequestError, StoreUnavailableError } from '../errors.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'

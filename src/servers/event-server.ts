@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net'
 import { InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { DirectIngest } from '../ingest/direct-ingest.js'
 import { BatchTailer, type BatchTailerOptions } from '../ingest/batch-tailer.js'
-import type { IngestObserver, TailProblem } from '../ingest/ingest-observer.js'
+import type { IngestObserver } from '../ingest/ingest-observer.js'
 import { RequestDecoderRegistry } from '../decoders/registry.js'
 import { createEventServerMetrics, type EventServerMetrics } from '../ops/event-server-metrics.js'
 import type { EventStore } from '../store/event-store.js'
@@ -75,9 +75,9 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 /** Codes of errors that mean the input was bad (400 unless the error names a status). */
-const BAD_INPUT_CODES = new Set(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST', 'LS_JSON_INVALID', 'LS_JSON_DEPTH'])
+const BAD_INPUT_CODES = new Set<string>(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST'])
 /** Codes of errors that mean the store could not do it now (503, try again). */
-const UNAVAILABLE_CODES = new Set(['LS_STORE_COMMIT', 'LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
+const UNAVAILABLE_CODES = new Set<string>(['LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
 
 /** The status and JSON body of an error answer: `{error, reason}` plus `index`, `rule`, `offset` when the error has them. */
 export function errorAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
@@ -93,11 +93,6 @@ export function errorAnswer(err: unknown): { status: number; body: Record<string
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: 'LS_BAD_REQUEST', reason: 'content type is not supported' } }
   const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
   return { status, body: { error: code ?? 'LS_INTERNAL', reason: status === 500 ? 'internal error' : String(e.message) } }
-}
-
-/** What a log line says about a tail problem. */
-function problemLog(problem: TailProblem): object {
-  return { tail: problem }
 }
 
 /** Logs what ingestion reports, and passes it on to the metrics. */
@@ -121,7 +116,7 @@ function loggingObserver(logger: ServerLogger, metrics: EventServerMetrics, stat
     },
     problem(problem) {
       metrics.problem?.(problem)
-      logger.warn(problemLog(problem), `tail: ${problem.kind}`)
+      logger.warn({ tail: problem }, `tail: ${problem.kind}`)
     },
     tailLag(seconds) {
       metrics.tailLag?.(seconds)

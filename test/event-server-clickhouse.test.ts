@@ -9,7 +9,7 @@ import { DirectorySource } from '../src/reader/directory-source.js'
 import { EventServer } from '../src/servers/event-server.js'
 import { openEventStore } from '../src/store/open-store.js'
 import { clickhouseMissing, clickhouseSkip, startClickHouse } from './helpers/clickhouse-server.js'
-import { makeEvents, postEvents } from './helpers/replay.js'
+import { jsonBody, makeEvents, postEvents, rawEvents, writeBatch } from './helpers/replay.js'
 import { writeTailBacklog } from './helpers/tail-backlog.js'
 import { spawnNode } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
@@ -118,4 +118,38 @@ t.test('ClickHouse: kill -9 mid-tail and after acknowledged posts, then restart:
   const metrics = await (await request(`${second.admin}/metrics`)).body.text()
   t.match(metrics, /^events_tail_requests_skipped_total\{reason="incomplete"\} 0$/m, 'the request split at the kill was joined')
   t.equal(await second.child.stop('SIGTERM'), 0)
+})
+
+t.test('ClickHouse goes away and comes back: posts get 503, tailing waits, then every event exactly once', { skip }, async (t) => {
+  const clickhouse = await startClickHouse(t)
+  const dir = tempDir(t)
+  const T = Date.UTC(2026, 10, 25, 12)
+  const ev = (key: string) => ({ key, type: 'e', value: { key }, clientTime: 1 })
+  writeBatch(dir, { serverToken: 'DownUpAa', batchNumber: 1, startTime: T }, rawEvents([{ reqId: 1, time: T, body: jsonBody([ev('one')]) }, { reqId: 2, time: T, body: jsonBody([ev('split')]).subarray(0, 10), noEnd: true }]))
+  const problems: string[] = []
+  const server = new EventServer({
+    store: await openEventStore({ clickhouse: clickhouse.url }),
+    tail: { source: new DirectorySource(dir), intervalMs: 50 },
+    logger: { info() {}, error() {}, warn: (o: any) => o.tail && problems.push(o.tail.kind) },
+  })
+  const url = await server.listen(0, '127.0.0.1')
+  t.teardown(() => server.close())
+  await server.tailer!.nextPoll()
+  await server.tailer!.nextPoll()
+  t.same(strip((await json(`${url}/events.json?bucket=b`)).body.events).map((e) => e.key), ['one'])
+
+  await clickhouse.stop()
+  writeBatch(dir, { serverToken: 'DownUpAa', batchNumber: 2, startTime: T + 1000 }, rawEvents([{ reqId: 2, time: T + 1000, body: jsonBody([ev('split')]).subarray(10) }, { reqId: 3, time: T + 1000, body: jsonBody([ev('two')]) }]))
+  const down = await json(`${url}/api/post-events?bucket=b`, { body: JSON.stringify(ev('posted')), contentType: 'application/json' })
+  t.equal(down.status, 503, 'a post while the store is down')
+  t.equal(down.body.error, 'LS_STORE_UNAVAILABLE')
+  while (!problems.includes('store-failed')) await server.tailer!.nextPoll()
+  t.equal(server.ready, false)
+
+  await clickhouse.restart()
+  t.equal((await json(`${url}/api/post-events?bucket=b`, { body: JSON.stringify(ev('posted')), contentType: 'application/json' })).status, 200, 'the retried post')
+  while (((await json(`${url}/buckets.json`)).body.buckets[0]?.count ?? 0) < 4) await server.tailer!.nextPoll()
+  await server.tailer!.nextPoll()
+  t.same(strip((await json(`${url}/events.json?bucket=b`)).body.events).map((e) => e.key), ['one', 'posted', 'split', 'two'], 'each once; the split request joined after the store came back')
+  t.equal(server.ready, true)
 })

@@ -75,6 +75,8 @@ const LOCAL_EVENTS_TABLE = 'events_local'
 const MAX_QUERY_CHARS = 200_000
 /** A bucket with at least this many keys in a write gets a key lookup of its own. */
 const BUCKET_LOOKUP_MIN_KEYS = 50
+/** Key-range checks OR'd into one query. */
+const RANGE_CHECKS_PER_QUERY = 100
 /** Insert bodies are sent in chunks of about this size. */
 const INSERT_CHUNK_BYTES = 1 << 20
 
@@ -345,6 +347,9 @@ export class ClickHouseEventStore implements EventStore {
    * 18.16: a per-column `bucket = .. AND key IN (..)` of plain literals is
    * the fast form for a bucket with many keys; buckets with few keys share
    * one `(bucket, key) IN (..)` (an OR of thousands of clauses is far slower).
+   * A bucket with many keys is first asked whether anything is stored
+   * between its lowest and highest new key: for keys that grow with time,
+   * the usual case, nothing is, and one index seek replaces the key list.
    * Each query stays under MAX_QUERY_CHARS.
    */
   private async storedKeys(events: readonly EventRecord[]): Promise<Set<string>> {
@@ -360,15 +365,36 @@ export class ClickHouseEventStore implements EventStore {
       for (const row of rows) stored.add(keyId(row.bucket, row.key_hex.toLowerCase()))
     }
     const pairs: string[] = []
+    const large: Array<[string, EventRecord[]]> = []
     for (const [bucket, group] of byBucket) {
-      if (group.length < BUCKET_LOOKUP_MIN_KEYS) {
-        for (const event of group) pairs.push(`(${sqlLiteral(bucket)}, ${sqlLiteral(event.key)})`)
-        continue
-      }
-      for (const list of boundedLists(group.map((event) => sqlLiteral(event.key)))) await lookup(`bucket = ${sqlLiteral(bucket)} AND key IN (${list})`)
+      if (group.length >= BUCKET_LOOKUP_MIN_KEYS) large.push([bucket, group])
+      else for (const event of group) pairs.push(`(${sqlLiteral(bucket)}, ${sqlLiteral(event.key)})`)
+    }
+    for (const bucket of await this.bucketsWithKeysIn(large)) {
+      const keys = byBucket.get(bucket)!.map((event) => sqlLiteral(event.key))
+      for (const list of boundedLists(keys)) await lookup(`bucket = ${sqlLiteral(bucket)} AND key IN (${list})`)
     }
     for (const list of boundedLists(pairs)) await lookup(`(bucket, key) IN (${list})`)
     return stored
+  }
+
+  /** Which of these buckets have a stored key between the lowest and the highest of the group's keys. */
+  private async bucketsWithKeysIn(groups: ReadonlyArray<[string, EventRecord[]]>): Promise<string[]> {
+    const ranges = groups.map(([bucket, group]) => {
+      let low = group[0]!.key
+      let high = low
+      for (const { key } of group) {
+        if (Buffer.compare(key, low) < 0) low = key
+        else if (Buffer.compare(key, high) > 0) high = key
+      }
+      return `(bucket = ${sqlLiteral(bucket)} AND key >= ${sqlLiteral(low)} AND key <= ${sqlLiteral(high)})`
+    })
+    const found: string[] = []
+    for (let i = 0; i < ranges.length; i += RANGE_CHECKS_PER_QUERY) {
+      const rows = await this.queryRows<{ bucket: string }>(`SELECT DISTINCT bucket FROM events WHERE ${ranges.slice(i, i + RANGE_CHECKS_PER_QUERY).join(' OR ')}`)
+      for (const row of rows) found.push(row.bucket)
+    }
+    return found
   }
 
   /**

@@ -123,6 +123,8 @@ if (skip) {
     t.same(await second.write(replay), { stored: 0, duplicates: 30 }, 'and again')
     t.equal((await readAll(second, { bucket: 'replay' })).length, 30)
     t.equal((await second.rejects()).length, 1, 'a replayed reject of the same tailed request is kept once')
+    await second.write({ events: [], rejects: [{ ...replay.rejects[0]!, origin: 'direct' }, { ...replay.rejects[0]!, origin: 'direct' }] })
+    t.equal((await second.rejects()).length, 3, 'rejects of other origins are each kept')
     t.same(await second.checkpoints(), [{ name: 'dir:/b/srv', position: '{"batch":1}' }])
   })
 

@@ -142,6 +142,7 @@ export class ClickHouseEventStore implements EventStore {
       this.client = this.makeClient(this.url, db)
       await this.client.command({ query: createCheckpointsSql(db) })
       await this.client.command({ query: createRejectsSql(db) })
+      await this.checkEventsEngine()
       if (this.cluster !== undefined) await this.checkCluster()
       const [row] = await this.queryRows<{ ingested: number; seq: number; id: number }>(
         'SELECT (SELECT max(ingested_at) FROM events) AS ingested, (SELECT max(seq) FROM checkpoints) AS seq, (SELECT max(id) FROM rejects) AS id',
@@ -323,6 +324,19 @@ export class ClickHouseEventStore implements EventStore {
     }
   }
 
+  /** `events` is what the options say (a database made for one server and opened as a cluster, or back, is refused). */
+  private async checkEventsEngine(): Promise<void> {
+    const expected = this.cluster === undefined ? 'ReplacingMergeTree' : 'Distributed'
+    const [row] = await this.queryRows<{ engine: string }>(
+      `SELECT engine FROM system.tables WHERE database = ${sqlLiteral(this.database)} AND name = 'events'`,
+    )
+    if (row?.engine !== expected) {
+      throw new StoreUnavailableError(
+        `${this.database}.events is ${row?.engine ?? 'missing'}, expected ${expected} ${this.cluster === undefined ? '(one server)' : `(cluster ${this.cluster})`}: use the cluster option the database was made with, or another database`,
+      )
+    }
+  }
+
   /** Every shard of the cluster answers and has events_local (DDL ran there, by clusterNodes or by hand). */
   private async checkCluster(): Promise<void> {
     const shards = await this.queryRows<{ shard_num: number; host_address: string; port: number }>(
@@ -398,13 +412,14 @@ export class ClickHouseEventStore implements EventStore {
   }
 
   /**
-   * Rejects get increasing ids. One already stored from the same origin (a
-   * tailed request the tailer replays after a crash) is not stored twice;
-   * `direct` ones are never replayed, so each is new.
+   * Rejects get increasing ids. A tailed request (origin `tail:...`, one per
+   * logged request) already stored is not stored twice: the tailer replays
+   * it after a crash between the rejects and the checkpoint. Any other
+   * origin (`direct`, ...) is never replayed, so each reject is new.
    */
   private async insertRejects(rejects: readonly RejectedRequest[]): Promise<void> {
     if (rejects.length === 0) return
-    const replayable = [...new Set(rejects.map((r) => r.origin).filter((origin) => origin !== 'direct'))]
+    const replayable = [...new Set(rejects.map((r) => r.origin).filter(isReplayableOrigin))]
     const seen = new Set<string>()
     for (let i = 0; i < replayable.length; i += 1_000) {
       const list = replayable.slice(i, i + 1_000).map(sqlLiteral).join(', ')
@@ -414,7 +429,7 @@ export class ClickHouseEventStore implements EventStore {
     const rows = new TsvRows()
     let id = this.lastRejectId
     for (const reject of rejects) {
-      if (reject.origin !== 'direct') {
+      if (isReplayableOrigin(reject.origin)) {
         if (seen.has(reject.origin)) continue
         seen.add(reject.origin)
       }
@@ -489,6 +504,10 @@ function rangeFilters(query: RangeQuery): string[] {
   if (query.clientTimeTo !== undefined) where.push(`client_time < ${sqlLiteral(query.clientTimeTo)}`)
   if (query.types !== undefined && query.types.length > 0) where.push(`type IN (${query.types.map(sqlLiteral).join(', ')})`)
   return where
+}
+
+function isReplayableOrigin(origin: string): boolean {
+  return origin.startsWith('tail:')
 }
 
 /** SQL list items joined into lists of at most MAX_QUERY_CHARS. */

@@ -1,0 +1,39 @@
+/**
+ * Picks and opens the EventStore backend from options (the `events` command's
+ * `--db` / `--clickhouse`): the embedded DuckDB file by default, ClickHouse
+ * when a URL is given. The ClickHouse backend is imported only when asked
+ * for, so the embedded default never loads its client.
+ */
+import { InvalidOptionError } from '../errors.js'
+import { DuckDbEventStore, DEFAULT_DUCKDB_PATH, type DuckDbEventStoreOptions } from './duckdb/duckdb-store.js'
+import type { ClickHouseEventStoreOptions } from './clickhouse/clickhouse-store.js'
+import type { EventStore } from './event-store.js'
+
+export interface OpenEventStoreOptions {
+  /** The DuckDB file of the embedded store. Default `./events.duckdb` (when `clickhouse` is not given). Excludes `clickhouse`. */
+  db?: string
+  /** A ClickHouse HTTP URL, e.g. `http://127.0.0.1:8123/events` (the path names the database). Default: none. Excludes `db`. */
+  clickhouse?: string
+  /** More DuckDB options (threads, memoryLimit, readConnections). Default: none. */
+  duckdb?: Omit<DuckDbEventStoreOptions, 'path'>
+  /** More ClickHouse options (cluster, clusterNodes, readPageSize, requestTimeoutMs ...; docs/clickhouse.md). Default: none. */
+  clickhouseOptions?: Omit<ClickHouseEventStoreOptions, 'url'>
+}
+
+/** A new store of the chosen backend, opened (tables created when missing). */
+export async function openEventStore(options: OpenEventStoreOptions = {}): Promise<EventStore> {
+  if (options.db !== undefined && options.clickhouse !== undefined) {
+    throw new InvalidOptionError('db', '--db and --clickhouse exclude each other: give one (neither = the embedded store at ./events.duckdb)')
+  }
+  let store: EventStore
+  if (options.clickhouse !== undefined) {
+    if (!/^https?:\/\//.test(options.clickhouse)) throw new InvalidOptionError('clickhouse', `must be an http:// or https:// URL, got ${JSON.stringify(options.clickhouse)}`)
+    // Imported here, so the embedded default never loads the ClickHouse client.
+    const { ClickHouseEventStore } = await import('./clickhouse/clickhouse-store.js')
+    store = new ClickHouseEventStore({ ...options.clickhouseOptions, url: options.clickhouse })
+  } else {
+    store = new DuckDbEventStore({ ...options.duckdb, path: options.db ?? DEFAULT_DUCKDB_PATH })
+  }
+  await store.open()
+  return store
+}

@@ -437,8 +437,9 @@ export class ClickHouseEventStore implements EventStore {
         .text(reject.contentType).text(reject.reason).text(reject.message).bytes(reject.body).endRow()
     }
     if (id === this.lastRejectId) return
-    await this.insertTsv('rejects', REJECT_COLUMNS, [rows.take()])
+    // Taken before the insert: an insert that failed on our side but landed on the server leaves a gap, never a reused id.
     this.lastRejectId = id
+    await this.insertTsv('rejects', REJECT_COLUMNS, [rows.take()])
   }
 
   private async insertTsv(table: string, columns: [string, ...string[]], chunks: Iterable<Buffer>): Promise<void> {

@@ -54,6 +54,12 @@ if (skip) {
     // Bytes that JSON text would mangle (>= 0x80), and the ones TSV escapes (tab, newline, backslash).
     const keys = Array.from({ length: 256 }, (_, b) => keyBytes(0x34, b, 0x09, 0x0a, 0x5c, 0x00, 0xff - b))
     await store.write({ events: [...keys].reverse().map((key, i) => sampleEvent('bytes', key, { value: `{"i":${i}}` })) })
+    // Rows that end in a carriage return, a tab or a backslash (the key is the last TSV column), and text with them.
+    const edgy = [keyBytes(0x34, 0x78, 0x0d), keyBytes(0x34, 0x78, 0x0d, 0x0a), keyBytes(0x34, 0x78, 0x5c), keyBytes(0x34, 0x78, 0x09)]
+    await store.write({ events: edgy.map((key) => sampleEvent('edgy', key, { value: '{"s":"a\\r\\n"}', userId: 'cr\r', producer: 'tab\tback\\', source: 'x\r' })) })
+    const edgyRead = await readAll(store, { bucket: 'edgy' })
+    t.same(edgyRead.map((e) => Buffer.from(e.key).toString('hex')), edgy.map((k) => Buffer.from(k).toString('hex')).sort())
+    t.same(edgyRead.map((e) => [e.userId, e.producer, e.source]), edgy.map(() => ['cr\r', 'tab\tback\\', 'x\r']), 'text with CR, tab, backslash')
     const read = await readAll(store, { bucket: 'bytes' })
     t.same(read.map((e) => Buffer.from(e.key).toString('hex')), keys.map((k) => Buffer.from(k).toString('hex')))
     const [row] = await store.sql.query<{ n: number }>(`SELECT count() AS n FROM events WHERE key >= ${store.sql.literal(keyBytes(0x34, 0x80))} AND key < ${store.sql.literal(keyBytes(0x34, 0x81))}`)

@@ -74,6 +74,7 @@ const results = { machine: 'shared 2-core box, loaded by other jobs', events: EV
 let written = 0
 let otherSeq = 0
 const insertStart = process.hrtime.bigint()
+const insertCpu = process.cpuUsage()
 const commitMs = []
 while (written < EVENTS) {
   const events = []
@@ -88,15 +89,20 @@ while (written < EVENTS) {
 }
 await store.whenClustered()
 const insertSeconds = Number(process.hrtime.bigint() - insertStart) / 1e9
+const cpu = process.cpuUsage(insertCpu)
+const insertCpuSeconds = (cpu.user + cpu.system) / 1e6
 const totalInserted = EVENTS + otherSeq
 results.insert = {
   eventsPerSecond: Math.round(totalInserted / insertSeconds),
   seconds: +insertSeconds.toFixed(2),
   events: totalInserted,
   commitMsP50: +quantile([...commitMs].sort((a, b) => a - b), 0.5).toFixed(1),
+  // CPU time of this process (JS and DuckDB's threads): the rate one free core would give, less the waits.
+  cpuSeconds: +insertCpuSeconds.toFixed(2),
+  eventsPerCpuSecond: Math.round(totalInserted / insertCpuSeconds),
   fileBytes: statSync(path).size,
 }
-console.log(`insert: ${totalInserted} events in ${insertSeconds.toFixed(1)} s = ${results.insert.eventsPerSecond} events/s (batches of ${BATCH}+10 %, commit p50 ${results.insert.commitMsP50} ms)`)
+console.log(`insert: ${totalInserted} events in ${insertSeconds.toFixed(1)} s = ${results.insert.eventsPerSecond} events/s (batches of ${BATCH}+10 %, commit p50 ${results.insert.commitMsP50} ms); CPU ${insertCpuSeconds.toFixed(1)} s = ${results.insert.eventsPerCpuSecond} events per CPU-second`)
 
 // A duplicate batch: the conflict path.
 {

@@ -3,7 +3,6 @@ import t from 'tap'
 import { join } from 'node:path'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
 import { StoreLockedError } from '../src/errors.js'
-import { openEventStore } from '../src/store/open-store.js'
 import type { EventRecord } from '../src/model/event-record.js'
 import type { RangeQuery } from '../src/store/event-store.js'
 import { counterKey, keyBytes, readAll, sampleEvent, storeConformance } from './helpers/store-conformance.js'
@@ -117,16 +116,6 @@ t.test('an unwritable path gives LS_STORE_UNAVAILABLE', async (t) => {
   await t.rejects(store.open(), { code: 'LS_STORE_UNAVAILABLE' })
 })
 
-t.test('openEventStore picks the backend from options', async (t) => {
-  const path = join(tempDir(t), 'picked.duckdb')
-  const store = await openEventStore({ db: path, duckdb: { threads: 1 } })
-  t.teardown(() => store.close())
-  t.equal(store.kind, 'duckdb')
-  t.equal((store as DuckDbEventStore).path, path)
-  t.same(await store.write({ events: [sampleEvent('picked', keyBytes(0x31))] }), { stored: 1, duplicates: 0 })
-  await t.rejects(openEventStore({ db: path, clickhouse: 'http://127.0.0.1:8123' }), { code: 'LS_INVALID_OPTION', message: /exclude each other/ })
-  await t.rejects(openEventStore({ clickhouse: '127.0.0.1:8123' }), { code: 'LS_INVALID_OPTION', message: /http/ })
-})
 
 /** The table's rows in storage order (no ORDER BY; one thread scans in order). */
 async function storageOrder(store: DuckDbEventStore): Promise<string[]> {
@@ -193,10 +182,10 @@ t.test('clusterAfterRows clusters on its own once enough unordered rows came in'
   t.teardown(() => store.close())
   const events = shuffledEvents(900)
   await store.write({ events: events.slice(0, 400) })
-  await store.write({ events: [] })
+  await store.whenClustered()
   t.not((await storageOrder(store)).join(), [...(await storageOrder(store))].sort().join(), '400 rows: not yet')
   await store.write({ events: events.slice(400, 900) })
-  await store.write({ events: [] }) // queued behind the cluster the write before started
+  await store.whenClustered()
   t.same(await storageOrder(store), [...(await storageOrder(store))].sort(), '900 rows: clustered')
   t.equal(store.lastClusterError, undefined)
 })
@@ -218,4 +207,47 @@ t.test('reads merge the clustered rows with the rows stored after cluster()', as
   t.same(await ids({ from: counterKey(990) }), span(990, 1000))
   t.same(await ids({ serverTimeFrom: 10, serverTimeTo: 30, limit: 15 }), span(10, 25))
   t.same(await store.write({ events: [sampleEvent('m', counterKey(3)), sampleEvent('m', counterKey(4))] }), { stored: 0, duplicates: 2 }, 'both parts deduplicate')
+})
+
+t.test('close() during a read ends the read with LS_CLOSED', async (t) => {
+  const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb'), threads: 1, readPageRows: 100 })
+  await store.open()
+  await store.write({ events: Array.from({ length: 1000 }, (_, i) => sampleEvent('b', counterKey(i))) })
+  let seen = 0
+  const reading = (async () => {
+    for await (const _ of store.read({ bucket: 'b' })) {
+      if (++seen === 10) await store.close()
+    }
+  })()
+  await t.rejects(reading, { code: 'LS_CLOSED' })
+  t.ok(seen >= 10 && seen <= 100, `stopped within the page under way (${seen} events)`)
+  await t.rejects(async () => {
+    for await (const _ of store.read({ bucket: 'b' })) break
+  }, { code: 'LS_CLOSED' }, 'a read after close()')
+})
+
+t.test('writes go on while cluster() builds its copy, and none is lost in the swap', async (t) => {
+  const path = join(tempDir(t), 'events.duckdb')
+  const store = new DuckDbEventStore({ path, threads: 1, clusterAfterRows: 0 })
+  await store.open()
+  await store.write({ events: shuffledEvents(3000) })
+  const clustering = store.cluster()
+  t.equal(store.cluster(), clustering, 'a second call while one runs gets the same one')
+  const writes: Promise<unknown>[] = []
+  for (let w = 0; w < 10; w++) {
+    writes.push(store.write({ events: Array.from({ length: 100 }, (_, i) => sampleEvent('during', counterKey(((w * 100 + i) * 7) % 1000))) }))
+  }
+  const [result] = await Promise.all([clustering, ...writes])
+  t.equal((result as { rows: number }).rows, 4000)
+  const expected = [{ bucket: 'c0', count: 1000 }, { bucket: 'c1', count: 1000 }, { bucket: 'c2', count: 1000 }, { bucket: 'during', count: 1000 }]
+  t.same(await store.buckets(), expected)
+  t.same((await readAll(store, { bucket: 'during' })).map((e) => e.key[4]! + (e.key[3]! << 8)), Array.from({ length: 1000 }, (_, i) => i), 'in key order')
+  await store.close()
+  const reopened = new DuckDbEventStore({ path, threads: 1 })
+  await reopened.open()
+  t.teardown(() => reopened.close())
+  t.same(await reopened.buckets(), expected, 'after reopen')
+  await reopened.cluster()
+  t.same(await storageOrder(reopened), [...(await storageOrder(reopened))].sort(), 'a second cluster() sorts them all')
+  t.same((await readAll(reopened, { bucket: 'c1', from: counterKey(2000), limit: 5 })).map((e) => e.key[4]! + (e.key[3]! << 8)), [2000, 2003, 2006, 2009, 2012].map((n) => n % 65536))
 })

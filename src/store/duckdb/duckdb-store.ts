@@ -36,8 +36,7 @@ export interface DuckDbEventStoreOptions {
   /**
    * Run cluster() after a write once this many events were stored since the
    * last one, and they are at least a quarter of the table (so each event is
-   * rewritten a bounded number of times). Writes queued meanwhile wait for it.
-   * Default: never automatically (call cluster() yourself).
+   * rewritten a bounded number of times); 0 = never on its own. Default 100,000.
    */
   clusterAfterRows?: number
 }
@@ -50,6 +49,7 @@ export interface ClusterResult {
 }
 
 export const DEFAULT_READ_PAGE_ROWS = 20_000
+export const DEFAULT_CLUSTER_AFTER_ROWS = 100_000
 
 /** Paths of the stores open in this process: DuckDB's file lock does not stop a second open here. */
 const openPaths = new Set<string>()
@@ -71,6 +71,9 @@ export class DuckDbEventStore implements EventStore {
   /** Events in the table, and those stored after the last cluster() (out of key order). */
   private totalRows = 0
   private unclusteredRows = 0
+  private clustering: Promise<ClusterResult> | undefined
+  /** The connection building the sorted copy, interrupted by close(). */
+  private clusterConnection: DuckDBConnection | undefined
   /** Why the last automatic cluster() failed, if it did (the table stays as it was; the next trigger retries). */
   lastClusterError: Error | undefined
 
@@ -84,8 +87,8 @@ export class DuckDbEventStore implements EventStore {
     if (options.readConnections !== undefined && (!Number.isInteger(options.readConnections) || options.readConnections < 0)) {
       throw new InvalidOptionError('readConnections', 'must be an integer ≥ 0')
     }
-    if (options.clusterAfterRows !== undefined && (!Number.isInteger(options.clusterAfterRows) || options.clusterAfterRows < 1)) {
-      throw new InvalidOptionError('clusterAfterRows', 'must be an integer ≥ 1')
+    if (options.clusterAfterRows !== undefined && (!Number.isInteger(options.clusterAfterRows) || options.clusterAfterRows < 0)) {
+      throw new InvalidOptionError('clusterAfterRows', 'must be an integer ≥ 0 (0 = never on its own)')
     }
     if (options.readPageRows !== undefined && (!Number.isInteger(options.readPageRows) || options.readPageRows < 1)) {
       throw new InvalidOptionError('readPageRows', 'must be an integer ≥ 1')
@@ -107,12 +110,14 @@ export class DuckDbEventStore implements EventStore {
         this.instance = await DuckDBInstance.create(this.path, config)
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error)
-        if (/lock/i.test(message)) throw new StoreLockedError(this.path, message.replace(/^IO Error: /, ''), { cause: error })
+        if (/could not set lock/i.test(message)) throw new StoreLockedError(this.path, message.replace(/^IO Error: /, ''), { cause: error })
         throw new StoreUnavailableError(`cannot open ${this.path}: ${message}`, { cause: error })
       }
       this.writer = await this.instance.connect()
       await this.writer.run(CREATE_TABLES)
       await this.writer.run(CREATE_STAGING)
+      // A sorted copy left by a cluster() that did not finish.
+      await this.writer.run('DROP TABLE IF EXISTS events_clustering')
       const through = await clusteredThrough(this.writer)
       const reader = await this.writer.runAndReadAll(
         `SELECT coalesce(max(ingested_at), 0)::DOUBLE, count(*)::DOUBLE, count(*) FILTER (WHERE ingested_at > ${through})::DOUBLE FROM events`,
@@ -134,6 +139,8 @@ export class DuckDbEventStore implements EventStore {
       return
     }
     this.state = 'closed'
+    this.clusterConnection?.interrupt()
+    await this.clustering?.catch(() => undefined)
     await this.queue.catch(() => undefined)
     this.release()
   }
@@ -202,8 +209,8 @@ export class DuckDbEventStore implements EventStore {
       this.lastIngestedAt = ingestedAt
       this.totalRows += stored
       this.unclusteredRows += stored
-      const threshold = this.options.clusterAfterRows
-      if (threshold !== undefined && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
+      const threshold = this.options.clusterAfterRows ?? DEFAULT_CLUSTER_AFTER_ROWS
+      if (threshold > 0 && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
         this.cluster().then(
           () => (this.lastClusterError = undefined),
           (error: Error) => (this.lastClusterError = error),
@@ -214,32 +221,59 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /**
-   * Rewrites `events` in (bucket, key) order, in one transaction, so that
-   * range reads scan only the row groups of their range (zone maps). Writes
-   * wait meanwhile; reads go on (on the old table until it commits). Costs
-   * about a sort of the whole table; measured figures in docs/event-store.md.
+   * Rewrites `events` in (bucket, key) order so that range reads scan only
+   * the row groups of their range (zone maps). The sorted copy is built on a
+   * connection of its own while writes go on; writes wait only for the swap,
+   * which appends the rows stored meanwhile and renames the copy, in one
+   * transaction. Reads go on throughout, each on its snapshot. One runs at a
+   * time: a call while one runs gets that one's result.
    */
   cluster(): Promise<ClusterResult> {
+    this.clustering ??= this.runCluster().finally(() => (this.clustering = undefined))
+    return this.clustering
+  }
+
+  /** Resolves once the cluster() under way, if any, has finished (whether or not it succeeded). */
+  async whenClustered(): Promise<void> {
+    await this.clustering?.catch(() => undefined)
+  }
+
+  private async runCluster(): Promise<ClusterResult> {
+    const started = performance.now()
+    // Between writes: every row committed so far has ingested_at ≤ mark, every later one more.
+    const { mark, pending } = await this.enqueue(async () => {
+      const mark = this.lastIngestedAt
+      this.lastIngestedAt = mark + 1
+      return { mark, pending: this.unclusteredRows }
+    })
+    this.assertOpen()
+    const connection = await this.instance!.connect()
+    this.clusterConnection = connection
+    try {
+      await connection.run('DROP TABLE IF EXISTS events_clustering')
+      await connection.run(eventsTableSql('events_clustering'))
+      await connection.run(`INSERT INTO events_clustering SELECT * FROM events WHERE ingested_at <= ${mark} ORDER BY bucket, key`)
+    } catch (error) {
+      if (this.state === 'closed') throw new ClosedError('event store')
+      throw storeError('cluster', error)
+    } finally {
+      this.clusterConnection = undefined
+      connection.closeSync()
+    }
     return this.enqueue(async (writer) => {
-      const started = performance.now()
       await writer.run('BEGIN TRANSACTION')
       try {
-        await writer.run('DROP TABLE IF EXISTS events_clustering')
-        await writer.run(eventsTableSql('events_clustering'))
-        const rows = (await writer.run('INSERT INTO events_clustering SELECT * FROM events ORDER BY bucket, key')).rowsChanged
+        await writer.run(`INSERT INTO events_clustering SELECT * FROM events WHERE ingested_at > ${mark}`)
         await writer.run('DROP TABLE events')
         await writer.run('ALTER TABLE events_clustering RENAME TO events')
-        await writer.run(`INSERT OR REPLACE INTO store_state (name, value) VALUES ('${CLUSTERED_THROUGH}', ${this.lastIngestedAt})`)
+        await writer.run(`INSERT OR REPLACE INTO store_state (name, value) VALUES ('${CLUSTERED_THROUGH}', ${mark})`)
         await writer.run('COMMIT')
-        // Rows stored from now on must be above the mark: reads tell the two parts apart by it.
-        this.lastIngestedAt += 1
-        this.totalRows = rows
-        this.unclusteredRows = 0
-        return { rows, ms: performance.now() - started }
       } catch (error) {
         await writer.run('ROLLBACK').catch(() => undefined)
         throw storeError('cluster', error)
       }
+      this.unclusteredRows -= pending
+      return { rows: this.totalRows, ms: performance.now() - started }
     })
   }
 
@@ -297,6 +331,10 @@ export class DuckDbEventStore implements EventStore {
       }
       await connection.run('COMMIT')
       clean = true
+    } catch (error) {
+      // close() ends reads under way: they fail with LS_CLOSED rather than DuckDB's "connection disconnected".
+      if (this.state === 'closed') throw new ClosedError('event store')
+      throw storeError('read', error)
     } finally {
       // Left early (break, error): end the transaction before the connection is reused.
       if (!clean) await connection.run('ROLLBACK').catch(() => undefined)

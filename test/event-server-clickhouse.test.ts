@@ -10,6 +10,7 @@ import { EventServer } from '../src/servers/event-server.js'
 import { openEventStore } from '../src/store/open-store.js'
 import { clickhouseMissing, clickhouseSkip, startClickHouse } from './helpers/clickhouse-server.js'
 import { makeEvents, postEvents } from './helpers/replay.js'
+import { writeTailBacklog } from './helpers/tail-backlog.js'
 import { spawnNode } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
 
@@ -81,4 +82,40 @@ t.test('logging-system events --clickhouse URL', { skip }, async (t) => {
   t.equal(second.store, 'clickhouse')
   t.same(strip((await json(`${second.url}/events.json?bucket=cli`)).body.events), [{ key: 1, type: 't', value: { a: 1 }, clientTime: 5 }])
   t.equal(await again.stop('SIGTERM'), 0)
+})
+
+t.test('ClickHouse: kill -9 mid-tail and after acknowledged posts, then restart: each event exactly once', { skip }, async (t) => {
+  const clickhouse = await startClickHouse(t)
+  const dir = tempDir(t)
+  const expected = writeTailBacklog(dir, { serverToken: 'KiLLchAA', batches: 120, perBatch: 50, startTime: Date.UTC(2026, 10, 25, 12) })
+  const args = [BIN, 'events', '--port', '0', '--host', '127.0.0.1', '--clickhouse', clickhouse.url, '--tail-dir', dir, '--tail-interval-seconds', '0.05', '--admin-port', '0']
+  const start = async () => {
+    const child = spawnNode(t, args)
+    const { url } = await child.waitForJson<{ url: string }>((line) => line.msg === 'EventServer listening')
+    const { port } = await child.waitForJson<{ port: number }>((line) => line.msg === 'admin listening')
+    return { child, url, admin: `http://127.0.0.1:${port}` }
+  }
+  const count = async (url: string, bucket: string) => ((await json(`${url}/buckets.json`)).body.buckets as Array<{ bucket: string; count: number }>).find((b) => b.bucket === bucket)?.count ?? 0
+  const first = await start()
+  // Direct posts alongside the tailing; only 200 answers count.
+  const acknowledged: string[] = []
+  for (let n = 0; n < 20; n++) {
+    const events = Array.from({ length: 10 }, (_, i) => ({ key: `d-${n}-${i}`, type: 'd', value: {}, clientTime: 1 }))
+    if ((await json(`${first.url}/api/post-events?bucket=direct`, { body: JSON.stringify({ events }), contentType: 'application/json' })).status === 200) acknowledged.push(...events.map((e) => e.key))
+  }
+  let atKill = 0
+  while ((atKill = await count(first.url, 'b')) < 500) await new Promise((resolve) => setTimeout(resolve, 10))
+  first.child.process.kill('SIGKILL')
+  await first.child.exited
+  t.ok(atKill < expected.length, `killed mid-tail (${atKill} of ${expected.length})`)
+
+  const second = await start()
+  while ((await count(second.url, 'b')) < expected.length) await new Promise((resolve) => setTimeout(resolve, 50))
+  const keys = ((await json(`${second.url}/events.json?bucket=b`)).body.events as Array<{ key: string }>).map((e) => e.key)
+  t.same([...keys].sort(), [...expected].sort(), 'each logged event exactly once')
+  const direct = new Set(((await json(`${second.url}/events.json?bucket=direct`)).body.events as Array<{ key: string }>).map((e) => e.key))
+  t.equal(acknowledged.filter((key) => !direct.has(key)).length, 0, `all ${acknowledged.length} acknowledged posts are there`)
+  const metrics = await (await request(`${second.admin}/metrics`)).body.text()
+  t.match(metrics, /^events_tail_requests_skipped_total\{reason="incomplete"\} 0$/m, 'the request split at the kill was joined')
+  t.equal(await second.child.stop('SIGTERM'), 0)
 })

@@ -3,7 +3,7 @@
  * `<dir>/[prefix/]v1/YYYY-MM-DD/<name>`. Keys are paths relative to the
  * directory with `/` separators. A time range walks only the day folders it
  * overlaps (under every prefix folder, or the one given); temp files (dot
- * files) are skipped.
+ * files) are skipped, dot folders are not (a prefix may start with a dot).
  */
 import { readdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
@@ -31,12 +31,11 @@ async function* walk(root: string, relative: string, days: Set<string> | undefin
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const inVersionFolder = relative === 'v1' || relative.endsWith('/v1')
   for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue
     const path = relative ? `${relative}/${entry.name}` : entry.name
     if (entry.isDirectory()) {
       if (days && inVersionFolder && DAY_FOLDER.test(entry.name) && !days.has(entry.name)) continue
       yield* walk(root, path, days)
-    } else if (entry.isFile()) yield path
+    } else if (entry.isFile() && !entry.name.startsWith('.')) yield path
   }
 }
 

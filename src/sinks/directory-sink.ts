@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
 import { SinkWriteError } from '../errors.js'
+import { keyPathProblem } from '../formats/batch-v1/object-key.js'
 import type { Sink } from './sink.js'
 
 export const DEFAULT_BATCH_DIRECTORY = './batches'
@@ -21,14 +22,11 @@ export class DirectorySink implements Sink {
     this.description = `dir:${directory}`
   }
 
-  /** The file a key is stored at. Throws for a key that would leave the directory. */
+  /** The file a key is stored at. Throws for a key no sink may store (formats/batch-v1.md §1.1). */
   pathOf(key: string): string {
-    const path = join(this.directory, ...key.split('/'))
-    const inside = relative(this.directory, path)
-    if (inside === '' || inside.startsWith('..') || inside.split(sep).includes('..')) {
-      throw new SinkWriteError(key, 'key leaves the batch directory')
-    }
-    return path
+    const problem = keyPathProblem(key)
+    if (problem) throw new SinkWriteError(key, `key ${problem}`)
+    return join(this.directory, ...key.split('/'))
   }
 
   /** Keys of the finished files under the directory (temp files skipped), sorted. */

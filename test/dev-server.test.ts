@@ -174,7 +174,7 @@ t.test('real socket: listen(port, cb), undici, and the live stream', async (t) =
   t.equal(message.bucket, 'live', 'the stream only carries its bucket')
   t.same(message.events.map((e) => e.key), ['y'])
 
-  await (await request(`${url}/reset`)).body.dump()
+  await (await request(`${url}/reset`, { method: 'POST' })).body.dump()
   t.same(await nextMessage('reset'), {})
 
   const streamEnded = new Promise((resolve) => stream.body.on('end', resolve).on('error', resolve))

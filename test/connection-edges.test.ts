@@ -1,8 +1,10 @@
 // Connections at the edges: a client that half-closes after a whole request, SIGTERM while
 // ack=s3 answers wait on a dead sink, and slow clients cut at the configured limits.
 import t from 'tap'
+import { writeFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
-import { LoggingServer, type Sink } from '../src/index.js'
+import { join } from 'node:path'
+import { BatchReader, DirectorySource, LoggingServer, type Sink } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
 import { tempDir } from './helpers/temp.js'
 
@@ -80,4 +82,23 @@ t.test('slow clients are cut at the configured headers and request timeouts, not
   // 10 s: far over the 400 ms limit, far under node's 30 s default check.
   t.match(await cutWithin((socket) => socket.write('POST /slow HTTP/1.1\r\nHost: x\r\n'), 10_000), /408|^$/, 'headers never finished: cut')
   t.match(await cutWithin((socket) => socket.write('POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc'), 10_000), /408|^$/, 'body never finished: cut')
+})
+
+t.test('a request logged complete and then answered 503 (spool unwritable) is marked so replay skips it', async (t) => {
+  const directory = tempDir(t)
+  const blocker = join(tempDir(t), 'a-file')
+  writeFileSync(blocker, 'not a directory')
+  // The spool cannot open a segment under a file: the request is logged, then its commit fails.
+  const server = new LoggingServer({ directory, ack: 'spool', spoolDirectory: join(blocker, 'spool') })
+  const { port } = await server.listen(0, '127.0.0.1')
+  const { socket, answer } = await rawClient(port)
+  socket.write(POST('told it failed').replace('Host: x', 'Host: x\r\nConnection: close'))
+  t.match(await answer, /^HTTP\/1\.1 503 /, 'the client is told it failed')
+  await server.close()
+  const reader = new BatchReader({ source: new DirectorySource(directory) })
+  const replayed: string[] = []
+  for await (const logged of reader.requests()) replayed.push(logged.body.toString())
+  t.same(replayed, [], 'replay does not re-deliver it')
+  t.same(reader.report.notComplete, { unavailable: 1 }, 'counted as unavailable')
+  t.equal(reader.report.requests, 0)
 })

@@ -111,6 +111,18 @@ export class RecordedRequest<Batch> {
     ))
     this.capture.onEnd(outcome, this.bodyBytes)
   }
+
+  /**
+   * The request was logged complete but then answered 503 (its events could
+   * not be made durable): a second REQ_END with outcome `unavailable` tells
+   * readers not to replay it (formats/batch-v1.md §3.3).
+   */
+  retract(): void {
+    if (!this.finished) return
+    this.capture.writer.append(
+      encodeReqEnd({ reqId: this.reqId, serverTime: this.capture.now(), ip: '', contentType: '', path: '', method: '', headers: {}, outcome: RequestOutcome.unavailable }),
+    )
+  }
 }
 
 export class RequestCapture<Batch> {

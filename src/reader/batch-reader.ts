@@ -1,8 +1,10 @@
 /**
  * Reads stored batches back as whole requests, and requests as events:
  * source → batch plan → one batch body at a time → rejoined requests →
- * decoders. Memory holds one batch and the requests still open, whatever the
- * number of batches.
+ * decoders. Memory holds one batch, the requests still open and the complete
+ * requests of the previous batch, whatever the number of batches: a request
+ * is handed out only after the next batch of its server is read, because a
+ * second REQ_END there may retract it (answered 503, formats/batch-v1.md §3.3).
  *
  * Damage never stops the reader: a batch that cannot be read, or that breaks
  * at some offset, is reported with its key; the events before the break are
@@ -118,6 +120,9 @@ interface ServerState {
   dropped: Set<number>
   /** Open requests first seen inside a loss window. */
   suspects: Set<number>
+  /** Complete requests of the previous batch, and of this one: handed out once a later batch could no longer retract them. */
+  held: LoggedRequest[]
+  current: LoggedRequest[]
 }
 
 export class BatchReader {
@@ -160,8 +165,8 @@ export class BatchReader {
     let state: ServerState | undefined
     for (const [index, batch] of plan.batches.entries()) {
       if (state?.serverToken !== batch.serverToken) {
-        if (state) this.endServer(state)
-        state = { serverToken: batch.serverToken, previousNumber: expectFirst ? 0 : undefined, loss: undefined, dropped: new Set(), suspects: new Set() }
+        if (state) yield* this.endServer(state)
+        state = { serverToken: batch.serverToken, previousNumber: expectFirst ? 0 : undefined, loss: undefined, dropped: new Set(), suspects: new Set(), held: [], current: [] }
       }
       if (state.previousNumber !== undefined && batch.batchNumber > state.previousNumber + 1) {
         this.report.missingBatches += batch.batchNumber - state.previousNumber - 1
@@ -172,7 +177,7 @@ export class BatchReader {
       yield* this.readBatch(batch, state)
       this.options.onBatch?.(batch, index, plan.batches.length)
     }
-    if (state) this.endServer(state)
+    if (state) yield* this.endServer(state)
   }
 
   /** Every event the decoders find in the complete requests. */
@@ -213,6 +218,7 @@ export class BatchReader {
       this.report.unreadableBatches++
       this.problem({ kind: 'unreadable-batch', key: batch.key, reason: err.message })
       this.lose(state, batch.startTime)
+      yield* this.release(state)
       return
     }
     let eventsKept = 0
@@ -220,13 +226,14 @@ export class BatchReader {
       for (const { event } of readBatchBody(body, this.options)) {
         eventsKept++
         const { reqId } = event
+        if (event.type === REQ_END_EVENT && event.outcome === RequestOutcome.unavailable && this.retract(state, reqId)) continue
         if (state.dropped.has(reqId)) {
           if (event.type === REQ_END_EVENT) state.dropped.delete(reqId)
           continue
         }
         if (state.loss && event.serverTime <= state.loss.until && !this.assembler.has(state.serverToken, reqId)) state.suspects.add(reqId)
         const request = this.assembler.push(state.serverToken, event)
-        if (request && this.accept(request, state)) yield request
+        if (request && this.accept(request, state)) state.current.push(request)
       }
       this.report.batchesRead++
     } catch (err) {
@@ -235,6 +242,29 @@ export class BatchReader {
       this.problem({ kind: 'damaged-batch', key: batch.key, offset: err.offset, reason: err.reason, eventsKept })
       this.lose(state, batch.startTime)
     }
+    yield* this.release(state)
+  }
+
+  /** After a batch: the previous batch's complete requests can no longer be retracted. */
+  private *release(state: ServerState): Generator<LoggedRequest> {
+    const ready = state.held
+    state.held = state.current
+    state.current = []
+    yield* ready
+  }
+
+  /** A second REQ_END `unavailable` for a request handed in complete: it was answered 503, so it is not replayed. */
+  private retract(state: ServerState, reqId: number): boolean {
+    for (const list of [state.current, state.held]) {
+      const index = list.findIndex((request) => request.reqId === reqId)
+      if (index < 0) continue
+      list.splice(index, 1)
+      this.report.requests--
+      const name = OUTCOME_NAMES[RequestOutcome.unavailable]
+      this.report.notComplete[name] = (this.report.notComplete[name] ?? 0) + 1
+      return true
+    }
+    return false
   }
 
   /** Counts a finished request; true when it is handed out. */
@@ -272,7 +302,8 @@ export class BatchReader {
     state.loss = { until: Math.max(state.loss?.until ?? 0, lostAt + this.range.marginMs) }
   }
 
-  private endServer(state: ServerState): void {
+  private *endServer(state: ServerState): Generator<LoggedRequest> {
+    yield* this.release(state)
     const open = this.assembler.takeServer(state.serverToken)
     // With an upper bound, a request that started after it may simply end after the listed batches.
     const to = this.range.to

@@ -357,7 +357,11 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       Promise.all(durable)
         .then(
           () => this.answer(req, res, origin),
-          (err: Error) => this.reject(res, origin, 503, `not persisted: ${err.message}`),
+          (err: Error) => {
+            // After the last seal nothing more can be written (ack=s3 at shutdown: the batch is saved as is).
+            if (!this.finalSeal) recorded.retract()
+            this.reject(res, origin, 503, `not persisted: ${err.message}`)
+          },
         )
         .finally(() => this.awaitingAnswer.delete(socket))
     })

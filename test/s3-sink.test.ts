@@ -1,5 +1,6 @@
 // The S3 path end to end against a real S3-protocol server (s3rver on loopback).
 import t from 'tap'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { request } from 'undici'
 import { createS3Client, LoggingServer, parseObjectKey, S3Sink, type UploadReport } from '../src/index.js'
 import { decodeBatches } from './helpers/batches.js'
@@ -24,6 +25,11 @@ t.test('LoggingServer stores batches in S3 under the key grammar; an S3 client r
     t.ok(parts, `${key} matches the grammar`)
     t.equal(parts!.prefix, 'prod/web')
     t.equal(parts!.serverToken, server.serverToken)
+    // formats/batch-v1.md §1: application/gzip and no Content-Encoding, so clients hand over the stored bytes.
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }))
+    t.equal(head.ContentType, 'application/gzip', `${key}: Content-Type`)
+    t.equal(head.ContentEncoding, undefined, `${key}: no Content-Encoding`)
+    t.same([...(await s3.get(key)).subarray(0, 2)], [0x1f, 0x8b], `${key}: the body is the gzip stream itself`)
   }
   const batches = await Promise.all(keys.map(async (key) => ({ key, body: await s3.get(key) })))
   const { requests } = decodeBatches(batches)

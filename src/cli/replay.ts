@@ -164,7 +164,7 @@ export function summary(report: ReadReport, stats: SendStats | undefined, output
     `replay: ${report.batches} batches, ${report.requests} requests, ${report.events} events, ` +
       `${skippedBatches + skippedRequests} skipped (${skippedBatches} batches, ${skippedRequests} requests), ${failed} failed`,
     `  batches: ${report.batchesRead} read, ${report.damagedBatches} damaged, ${report.unreadableBatches} unreadable, ${report.missingBatches} missing, ${report.foreignKeys} other files ignored`,
-    `  requests: ${report.requests} complete, ${report.incomplete} incomplete, ${report.possiblyPartial} possibly partial, ${report.filteredOut} filtered out, not complete (never replayed): ${notComplete || 'none'}`,
+    `  requests: ${report.requests} complete, ${report.incomplete} incomplete${report.droppedOpen ? ` (${report.droppedOpen} dropped: too many open)` : ''}, ${report.possiblyPartial} possibly partial, ${report.filteredOut} filtered out, not complete (never replayed): ${notComplete || 'none'}`,
   ]
   if (output === 'events') lines.push(`  events: ${report.events} from requests, ${report.undecodable} undecodable requests, ${report.withoutDecoder} requests without a decoder`)
   if (stats) lines.push(`  post: ${stats.sent} sent, ${stats.rejected} rejected (4xx), ${stats.failed} failed, ${stats.retries} retries`)

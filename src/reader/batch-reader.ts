@@ -15,7 +15,7 @@
  */
 import { BatchDecodeError, BatchReadError, type LoggingSystemError } from '../errors.js'
 import { OUTCOME_NAMES, REQ_END_EVENT, RequestOutcome } from '../formats/batch-v1/http-events.js'
-import { readBatchBody, type BatchBodyOptions } from './batch-body.js'
+import { readBatchBodyStream, type BatchBodyOptions } from './batch-body.js'
 import { planBatches, type PlannedBatch } from './batch-plan.js'
 import type { BatchSource } from './batch-source.js'
 import { RequestDecoderRegistry } from './decoders/registry.js'
@@ -29,7 +29,7 @@ export type ReadProblem =
   | { kind: 'unreadable-batch'; key: string; reason: string }
   | { kind: 'damaged-batch'; key: string; offset: number; reason: string; eventsKept: number }
   | { kind: 'batch-gap'; serverToken: string; missing: [first: number, last: number] }
-  | { kind: 'incomplete-requests'; serverToken: string; reqIds: number[]; reason: 'no REQ_END in the last batch' | 'cut by a lost batch' }
+  | { kind: 'incomplete-requests'; serverToken: string; reqIds: number[]; reason: 'no REQ_END in the last batch' | 'cut by a lost batch' | 'too many open requests' }
   | { kind: 'possibly-partial-request'; serverToken: string; reqId: number; path: string }
   | { kind: 'undecodable-request'; serverToken: string; reqId: number; path: string; decoder: string; reason: string }
 
@@ -53,6 +53,8 @@ export interface ReadReport {
   notComplete: Record<string, number>
   /** Requests whose REQ_END never came, or that a lost batch cut. */
   incomplete: number
+  /** Of those, requests dropped while open because more were open than maxOpenRequests / maxOpenBytes allow. */
+  droppedOpen: number
   /** Requests that started near a lost batch and may miss body chunks: skipped. */
   possiblyPartial: number
   /** Requests whose REQ_END time is outside the range, or whose path is filtered out (whatever their outcome). */
@@ -65,8 +67,17 @@ export interface ReadReport {
   withoutDecoder: number
 }
 
+/** Most requests held open (waiting for their REQ_END) at once. Default of `maxOpenRequests`. */
+export const DEFAULT_MAX_OPEN_REQUESTS = 100_000
+/** Most body bytes held for open requests at once. Default of `maxOpenBytes`: 256 MiB. */
+export const DEFAULT_MAX_OPEN_BYTES = 256 * 1024 * 1024
+
 export interface BatchReaderOptions extends TimeRange, BatchBodyOptions {
   source: BatchSource
+  /** Past this many open requests the oldest is dropped (counted incomplete and droppedOpen). Default: 100000. */
+  maxOpenRequests?: number
+  /** Past this many body bytes held for open requests the oldest is dropped. Default: 256 MiB. */
+  maxOpenBytes?: number
   /** Only requests whose path (with query) starts with this. Default: every request. */
   pathPrefix?: string
   /** Decoders for events(). Default: the built-in ones. */
@@ -88,6 +99,7 @@ export function emptyReport(): ReadReport {
     requests: 0,
     notComplete: {},
     incomplete: 0,
+    droppedOpen: 0,
     possiblyPartial: 0,
     filteredOut: 0,
     events: 0,
@@ -223,7 +235,7 @@ export class BatchReader {
     }
     let eventsKept = 0
     try {
-      for (const { event } of readBatchBody(body, this.options)) {
+      for await (const { event } of readBatchBodyStream(body, this.options)) {
         eventsKept++
         const { reqId } = event
         if (event.type === REQ_END_EVENT && event.outcome === RequestOutcome.unavailable && this.retract(state, reqId)) continue
@@ -234,6 +246,7 @@ export class BatchReader {
         if (state.loss && event.serverTime <= state.loss.until && !this.assembler.has(state.serverToken, reqId)) state.suspects.add(reqId)
         const request = this.assembler.push(state.serverToken, event)
         if (request && this.accept(request, state)) state.current.push(request)
+        else if (!request) this.capOpenRequests(state)
       }
       this.report.batchesRead++
     } catch (err) {
@@ -243,6 +256,25 @@ export class BatchReader {
       this.lose(state, batch.startTime)
     }
     yield* this.release(state)
+  }
+
+  /** Crafted batches may open requests without end: past the caps, the oldest open request is dropped and counted. */
+  private capOpenRequests(state: ServerState): void {
+    const maxRequests = this.options.maxOpenRequests ?? DEFAULT_MAX_OPEN_REQUESTS
+    const maxBytes = this.options.maxOpenBytes ?? DEFAULT_MAX_OPEN_BYTES
+    while (this.assembler.openRequests > maxRequests || (this.assembler.bufferedBytes > maxBytes && this.assembler.openRequests > 1)) {
+      const oldest = this.assembler.dropOldest()
+      if (!oldest) return
+      state.dropped.add(oldest.reqId)
+      state.suspects.delete(oldest.reqId)
+      // The ids of dropped requests are kept to ignore their later events; bounded the same way.
+      if (state.dropped.size > maxRequests) state.dropped.delete(state.dropped.values().next().value!)
+      this.report.incomplete++
+      this.report.droppedOpen++
+      if (this.report.droppedOpen === 1) {
+        this.problem({ kind: 'incomplete-requests', serverToken: state.serverToken, reqIds: [oldest.reqId], reason: 'too many open requests' })
+      }
+    }
   }
 
   /** After a batch: the previous batch's complete requests can no longer be retracted. */

@@ -61,8 +61,11 @@ Object.defineProperty(BatchEventDecoder.prototype, 'decodeUtf8String', {
   },
 })
 
-/** Reads a msgpack unsigned integer (any width) at `offset`: [value, bytes used]. */
-function readLengthPrefix(bytes: Buffer, offset: number): [number, number] {
+/**
+ * Reads a msgpack unsigned integer (any width) at `offset`: [value, bytes used].
+ * The one reader of a frame's length prefix (the spool and the streamed batch reader use it too).
+ */
+export function readLengthPrefix(bytes: Buffer, offset: number): [number, number] {
   const first = bytes[offset]!
   if (first <= 0x7f) return [first, 1]
   const width = first === 0xcc ? 1 : first === 0xcd ? 2 : first === 0xce ? 4 : first === 0xcf ? 8 : 0

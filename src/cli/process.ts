@@ -9,6 +9,11 @@ export async function runCliProcess(argv: string[]): Promise<void> {
   const stopSignal = new Promise<string>((resolve) => {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => resolve(signal))
   })
+  // `replay ... | head`: the reader of stdout went away. That ends the output, not with a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    process.exit(process.exitCode ?? 0)
+  })
   try {
     process.exitCode = await main(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, stopSignal })
   } catch (err) {

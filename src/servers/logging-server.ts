@@ -103,6 +103,8 @@ export interface LoggingServerOptions extends CaptureOptions {
   unsentDirectory?: string
   /** Backoff between attempts to store a batch. Default: 200 ms doubling to 30 s, full jitter. */
   retryPolicy?: Partial<RetryPolicy>
+  /** listen(): check the sink first (a write-and-delete probe, HeadBucket) and refuse to start with SinkUnusableError. Default: true. */
+  checkSinkAtStart?: boolean
   /** Structured logger (pino or alike). Default: silent. */
   logger?: ServerLogger
   /** Names this process in every key. Default: 8 random base58 characters. */
@@ -158,6 +160,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     maxBacklogBytes: number
     retryAfterSeconds: number
   }
+  private readonly checkSinkAtStart: boolean
   private server: Server | undefined
   /** Open connections of the standalone server, and those whose request waits for durability to be answered. */
   private readonly sockets = new Set<Socket>()
@@ -186,6 +189,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     }
     this.ack = options.ack ?? DEFAULT_ACK_MODE
     if (!ACK_MODES.includes(this.ack)) throw new InvalidOptionError('ack', `must be one of ${ACK_MODES.join(', ')}, got ${String(this.ack)}`)
+    this.checkSinkAtStart = options.checkSinkAtStart ?? true
     this.serverToken = options.serverToken ?? randomToken()
     this.logger = options.logger ?? silentLogger
     this.sink = chooseSink(options)
@@ -395,6 +399,8 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   async listen(port: number, host?: string | (() => void), callback?: () => void): Promise<AddressInfo> {
     if (typeof host === 'function') [callback, host] = [host, undefined]
     if (this.closing) throw new ClosedError('LoggingServer')
+    // A sink that cannot store is found now, not at the first batch while clients already got 200.
+    if (this.checkSinkAtStart) await this.sink.check?.()
     await this.recovered
     const { requestTimeoutMs, headersTimeoutMs } = this.settings
     const server = (this.server = createServer(

@@ -22,7 +22,8 @@ export interface S3Location {
 }
 
 export function resolveS3Endpoint(location: S3Location, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return location.endpoint ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL ?? undefined
+  // An empty variable counts as unset.
+  return location.endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined)
 }
 
 /** One S3 client configuration, shared by the sink and the readers. */
@@ -36,7 +37,7 @@ export function createS3Client(location: S3Location, env: NodeJS.ProcessEnv = pr
       throw new InvalidOptionError('s3.endpoint', `${JSON.stringify(endpoint)} is not a URL`)
     }
   }
-  const region = location.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined)
+  const region = location.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined))
   return new S3Client({
     ...(region ? { region } : {}),
     ...(endpoint ? { endpoint } : {}),

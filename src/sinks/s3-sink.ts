@@ -36,7 +36,10 @@ export class S3Sink implements Sink {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }))
     } catch (err) {
-      throw new SinkUnusableError(this.description, describeS3Error(err), { cause: err })
+      // HeadBucket answers carry no body, so the SDK's message is empty ("UnknownError"): say what the status means.
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+      const meaning = status === 404 ? 'no such bucket' : status === 403 ? 'access denied (check the credentials and the bucket policy)' : status === 301 ? 'the bucket is in another region (set --s3-region)' : undefined
+      throw new SinkUnusableError(this.description, meaning ? `${meaning} (HTTP ${status})` : describeS3Error(err), { cause: err })
     }
   }
 

@@ -24,7 +24,7 @@ import { rehomeLeftovers } from '../spool/rehome.js'
 import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
 import { excludeEachOther, requirePositiveInteger, S3_FLAGS, type CliCommand } from './command-line.js'
 
-/** Exit codes of `serve` (documented in the README). */
+/** Exit codes of `serve` (documented in docs/serve.md). */
 export const SERVE_EXIT = {
   /** Stopped on SIGTERM/SIGINT with every batch stored. */
   ok: 0,
@@ -55,7 +55,7 @@ export const command: CliCommand = {
     { name: 'host', type: 'string', default: '0.0.0.0', description: 'Address to listen on.' },
     { name: 'dir', type: 'string', description: `Directory for batches (default ${DEFAULT_BATCH_DIRECTORY} when no --s3-bucket).` },
     ...S3_FLAGS,
-    { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see README, "Acknowledgement").` },
+    { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see docs/serve.md, "Acknowledgement").` },
     { name: 'spool-dir', type: 'string', default: DEFAULT_SPOOL_DIRECTORY, description: 'Spool for --ack spool; left-over segments are delivered at start.' },
     { name: 'max-backlog-bytes', type: 'integer', default: DEFAULT_MAX_BACKLOG_BYTES, description: 'Past this many bytes waiting for the sink, new requests get 503.' },
     { name: 'workers', type: 'integer', default: 1, description: 'Processes sharing the port (node:cluster); each has its own serverToken, spool and batches.' },

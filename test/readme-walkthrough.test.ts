@@ -44,6 +44,6 @@ t.test('the quick start works as written', async (t) => {
   t.equal(lines.length, 1, 'replay --output events: the one event')
   t.match(lines[0], { bucket: 'demo', key: 'user-1:signup', type: 'signup', clientTime: 1764000000000 })
   // The value as an object, or as its exact JSON text.
-  const value = lines[0]!['value']
-  t.same(typeof value === 'string' ? JSON.parse(value) : value, { plan: 'free' })
+  const logged = lines[0]!['value']
+  t.same(typeof logged === 'string' ? JSON.parse(logged) : logged, { plan: 'free' })
 })

@@ -11,6 +11,7 @@ import { bucketFromQuery, requiredBucket } from '../formats/bucket.js'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { BadRequestError, EventDecodeError, EventValidationError, InvalidOptionError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { decodeEventbufV2, EVENTBUF_V2_CONTENT_TYPE } from '../formats/eventbuf-v2.js'
 import { eventsFromJsonBody, type LogEvent } from '../formats/json-events.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
@@ -54,12 +55,6 @@ interface NormalizedOptions {
   allowedHosts: readonly string[]
   now: () => number
   heartbeatMs: number
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
 }
 
 function normalizeOptions(options: DevServerOptions): NormalizedOptions {

@@ -7,7 +7,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
-import { InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { BadRequestError, InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { DirectIngest } from '../ingest/direct-ingest.js'
 import { BatchTailer, type BatchTailerOptions } from '../ingest/batch-tailer.js'
 import type { IngestObserver } from '../ingest/ingest-observer.js'
@@ -15,6 +15,7 @@ import { RequestDecoderRegistry } from '../decoders/registry.js'
 import { createEventServerMetrics, type EventServerMetrics } from '../ops/event-server-metrics.js'
 import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
+import { rebindingProblem } from './request-guard.js'
 import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
 import type { ServerLogger } from './logging-server.js'
@@ -56,8 +57,13 @@ export interface EventServerOptions {
   maxPageLimit?: number
   /** Request decoders for posts and tailing. Default: the built-in ones. */
   decoders?: RequestDecoderRegistry
-  /** CORS answers, as on the LoggingServer. Default: reflect the Origin. */
+  /**
+   * CORS answers. Posts (event ingestion) reflect the Origin, so pages of any site can send events;
+   * reads answer other sites only when `cors.origin` names one. Default: `{}` (reflect on posts only).
+   */
   cors?: CorsOptions
+  /** Host names accepted besides loopback ones on a request that arrived on loopback (DNS rebinding guard). Default: none. */
+  allowedHosts?: readonly string[]
   /** Metrics to count into. Default: a new registry (see `metrics`). */
   metrics?: EventServerMetrics
   /** Where problems and lifecycle are logged (pino works). Default: silent. */
@@ -171,8 +177,12 @@ export class EventServer {
 
     const cors = options.cors ?? {}
     this.app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: limits.bodyLimit })
+    const allowedHosts = options.allowedHosts ?? []
     this.app.addHook('onRequest', async (request, reply) => {
-      reply.headers(corsHeaders(request.headers, cors))
+      const rebinding = rebindingProblem(request.headers.host, request.raw.socket?.localAddress, allowedHosts)
+      if (rebinding) throw new BadRequestError(403, rebinding)
+      // Anyone may send events; what the store holds is read by other sites only when an origin is configured.
+      if (request.method === 'POST' || typeof cors.origin === 'string') reply.headers(corsHeaders(request.headers, cors))
     })
     this.app.setErrorHandler((err, request, reply) => {
       const { status, body } = errorAnswer(err)

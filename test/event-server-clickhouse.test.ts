@@ -51,6 +51,10 @@ t.test('EventServer on ClickHouse: tail, posts, pages, bad input', { skip }, asy
   const body = '{"events":[{"key":["u",2],"type":"b","value":{"x":1.0,"big":12345678901234567890},"clientTime":2},{"key":["u",1],"type":3,"value":{},"clientTime":1},{"key":"s","type":"a","value":{"z":[1,2]},"clientTime":3}]}'
   t.same((await json(`${url}/api/post-events?bucket=direct`, { body, contentType: 'application/json' })).body, { stored: 3, duplicates: 0 })
   t.same((await json(`${url}/api/post-events?bucket=direct`, { body: '{"key":"s","type":"a","value":{},"clientTime":9}', contentType: 'application/json' })).body, { stored: 0, duplicates: 1 })
+  // Concurrent posts (group commits) each counting their own events, with a key already stored in every one.
+  t.same((await json(`${url}/api/post-events?bucket=group`, { body: '{"key":"g0","type":"g","value":{},"clientTime":1}', contentType: 'application/json' })).body, { stored: 1, duplicates: 0 })
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => json(`${url}/api/post-events?bucket=group`, { body: JSON.stringify({ events: [{ key: `g${i + 1}`, type: 'g', value: {}, clientTime: 1 }, { key: 'g0', type: 'g', value: {}, clientTime: 1 }] }), contentType: 'application/json' })))
+  t.same(answers.map((a) => a.body), Array.from({ length: 12 }, () => ({ stored: 1, duplicates: 1 })), 'each post: its own key stored, g0 a duplicate')
   const res = await request(`${url}/events.json?bucket=direct`)
   t.match(await res.body.text(), /^\{"events":\[\{"key":"s","type":"a","value":\{"z":\[1,2\]\},"clientTime":3,"serverTime":\d+\},\{"key":\["u",1\],"type":3,"value":\{\},"clientTime":1,"serverTime":\d+\},\{"key":\["u",2\],"type":"b","value":\{"x":1\.0,"big":12345678901234567890\},"clientTime":2,"serverTime":\d+\}\]\}\n$/)
 
@@ -67,7 +71,7 @@ t.test('EventServer on ClickHouse: tail, posts, pages, bad input', { skip }, asy
   // Bad input: 4xx, nothing stored.
   const bad = await json(`${url}/api/post-events?bucket=bad`, { body: '{"events":[{"key":"a","type":"t","value":{},"clientTime":1},{"key":"b"}]}', contentType: 'application/json' })
   t.equal(bad.status, 400)
-  t.same((await json(`${url}/buckets.json`)).body.buckets.map((b: { bucket: string }) => b.bucket), ['direct', 'tailed'])
+  t.same((await json(`${url}/buckets.json`)).body.buckets.map((b: { bucket: string }) => b.bucket), ['direct', 'group', 'tailed'])
 })
 
 t.test('logging-system events --clickhouse URL', { skip }, async (t) => {

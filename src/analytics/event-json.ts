@@ -4,10 +4,12 @@
  * was received, spliced in, never re-serialised.
  */
 
+import { decodeKey, type EventKey } from '../formats/keyjson.js'
+
 export interface ApiEvent {
   bucket: string
-  /** The key as lowercase hex of its keyjson bytes (byte order is key order). */
-  key: string
+  /** The event's key, decoded from keyjson (for POST /api/events: ["api-events", serverToken, reqId, 0]). */
+  id: EventKey
   event_type: string | number
   /** Event time, Unix seconds (ms precision). */
   ts: number
@@ -31,7 +33,7 @@ export function apiEventOfRow(row: Record<string, unknown>): ApiEvent {
   const isCode = row.type_is_code === true || Number(row.type_is_code) === 1
   return {
     bucket: String(row.bucket),
-    key: String(row.key_hex),
+    id: decodeKey(Buffer.from(String(row.key_hex), 'hex')),
     event_type: isCode ? Number(row.type) : String(row.type),
     ts: Number(row.client_time) / 1000,
     paramsJson: String(row.value),
@@ -41,7 +43,7 @@ export function apiEventOfRow(row: Record<string, unknown>): ApiEvent {
 }
 
 export function apiEventJson(event: ApiEvent): string {
-  return `{"bucket":${JSON.stringify(event.bucket)},"key":${JSON.stringify(event.key)},"event_type":${JSON.stringify(event.event_type)},"ts":${event.ts},"params":${event.paramsJson},"userId":${JSON.stringify(event.userId)},"receivedAt":${event.receivedAt}}`
+  return `{"bucket":${JSON.stringify(event.bucket)},"id":${JSON.stringify(event.id)},"event_type":${JSON.stringify(event.event_type)},"ts":${event.ts},"params":${event.paramsJson},"userId":${JSON.stringify(event.userId)},"receivedAt":${event.receivedAt}}`
 }
 
 /** The JSON answer of GET /api/events and POST /api/events/query. */

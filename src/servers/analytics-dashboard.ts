@@ -260,7 +260,7 @@ async function runFunnel() {
 }
 
 function tailRow(event, fresh) {
-  return el('tr', { className: 'tail-row' + (fresh ? ' fresh' : ''), dataset: { key: event.key, type: String(event.event_type) } },
+  return el('tr', { className: 'tail-row' + (fresh ? ' fresh' : ''), dataset: { key: JSON.stringify(event.id), type: String(event.event_type) } },
     el('td', { textContent: new Date(event.ts * 1000).toISOString().replace('T', ' ').slice(0, 19) }),
     el('td', {}, el('span', { className: 'type', style: 'background:' + colorOf(String(event.event_type)), textContent: String(event.event_type) })),
     el('td', { textContent: event.userId === null ? '—' : event.userId }),
@@ -274,8 +274,8 @@ async function pollTail(first) {
   else params.set('since', '0')
   try {
     const answer = await fetch(BASE + '/api/events/tail?' + params).then((r) => r.json())
-    const fresh = answer.events.filter((e) => !state.tailKeys.has(e.key))
-    for (const e of fresh) state.tailKeys.add(e.key)
+    const fresh = answer.events.filter((e) => !state.tailKeys.has(JSON.stringify(e.id)))
+    for (const e of fresh) state.tailKeys.add(JSON.stringify(e.id))
     state.tailSince = answer.next
     if (fresh.length > 0) {
       const body = $('tail-rows')

@@ -115,13 +115,18 @@ export class EventAnalytics {
     return { page: page.page, limit: page.limit, hasMore, events: rows.slice(0, page.limit).map(apiEventOfRow) }
   }
 
-  /** Events committed at or after `sinceIngestedMs` (the store's ingested_at), oldest first: the live tail. */
-  async tail(filter: EventFilter, sinceIngestedMs: number, limit: number): Promise<{ events: EventPage['events']; ingestedAt: number[] }> {
+  /**
+   * The live tail: events committed at or after `sinceIngestedMs` (the
+   * store's ingested_at, which never decreases), oldest first; without it,
+   * the newest `limit` events.
+   */
+  async tail(filter: EventFilter, sinceIngestedMs: number | undefined, limit: number): Promise<{ events: EventPage['events']; ingestedAt: number[] }> {
     const d = this.#dialect
-    const rows = await this.#rows(
-      `SELECT bucket, ${d.keyHex('key')} AS key_hex, type, type_is_code, value, client_time, server_time, user_id, ingested_at FROM ${this.#table} ` +
-        `WHERE ${this.where(filter, `ingested_at >= ${this.#sql.literal(sinceIngestedMs)}`)} ORDER BY ingested_at, key LIMIT ${limit}`,
-    )
+    const columns = `bucket, ${d.keyHex('key')} AS key_hex, type, type_is_code, value, client_time, server_time, user_id, ingested_at`
+    const rows =
+      sinceIngestedMs === undefined
+        ? (await this.#rows(`SELECT ${columns} FROM ${this.#table} WHERE ${this.where(filter)} ORDER BY ingested_at DESC, key DESC LIMIT ${limit}`)).reverse()
+        : await this.#rows(`SELECT ${columns} FROM ${this.#table} WHERE ${this.where(filter, `ingested_at >= ${this.#sql.literal(sinceIngestedMs)}`)} ORDER BY ingested_at, key LIMIT ${limit}`)
     return { events: rows.map(apiEventOfRow), ingestedAt: rows.map((row) => Number(row.ingested_at)) }
   }
 

@@ -270,8 +270,8 @@ async function pollTail(first) {
   const f = { bucket: bucket(), limit: 200 }
   if (selectedType()) f.eventType = selectedType()
   const params = new URLSearchParams(f)
+  // The first poll asks for the newest events, the next ones for what came since.
   if (state.tailSince !== null) params.set('since', String(state.tailSince))
-  else params.set('since', '0')
   try {
     const answer = await fetch(BASE + '/api/events/tail?' + params).then((r) => r.json())
     const fresh = answer.events.filter((e) => !state.tailKeys.has(JSON.stringify(e.id)))
@@ -280,6 +280,7 @@ async function pollTail(first) {
     if (fresh.length > 0) {
       const body = $('tail-rows')
       for (const e of fresh) body.prepend(tailRow(e, !first))
+      if (first) $('tail-count').dataset.initial = String(fresh.length)
       while (body.children.length > 100) body.lastElementChild.remove()
       $('tail-count').textContent = fmt(state.tailKeys.size) + ' seen'
     }

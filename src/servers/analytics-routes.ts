@@ -218,15 +218,15 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
   })
 
   app.get('/api/events/tail', {
-    config: { help: { description: 'Events stored since a time (the live tail), oldest first; poll with since = the last ingestedAt seen and drop keys already seen', parameters: { since: 'Ms since 1970 (the store\'s ingestedAt)', limit: `At most this many (default ${DEFAULT_TAIL_LIMIT})`, bucket: TIME_PARAMETERS.bucket, eventType: TIME_PARAMETERS.eventType } } },
+    config: { help: { description: 'Events stored since a time (the live tail), oldest first; poll with since = the last ingestedAt seen and drop keys already seen', parameters: { since: 'Ms since 1970 (the store\'s ingestedAt); left out: the newest events', limit: `At most this many (default ${DEFAULT_TAIL_LIMIT})`, bucket: TIME_PARAMETERS.bucket, eventType: TIME_PARAMETERS.eventType } } },
   }, async (request, reply) => {
     const raw = rawParams(request)
     const filter = eventFilterParams(raw)
-    const since = integerParam(raw, 'since', 0, Number.MAX_SAFE_INTEGER) ?? now() - 60_000
+    const since = integerParam(raw, 'since', 0, Number.MAX_SAFE_INTEGER)
     const limit = integerParam(raw, 'limit', 1, maxPageLimit) ?? DEFAULT_TAIL_LIMIT
     const { events, ingestedAt } = await analytics.tail(filter, since, limit)
-    const next = ingestedAt.length > 0 ? ingestedAt[ingestedAt.length - 1]! : since
-    return sendJsonText(reply, `{"since":${since},"next":${next},"events":[${events.map(apiEventJson).join(',')}]}`)
+    const next = ingestedAt.length > 0 ? ingestedAt[ingestedAt.length - 1]! : (since ?? 0)
+    return sendJsonText(reply, `{"since":${since ?? null},"next":${next},"events":[${events.map(apiEventJson).join(',')}]}`)
   })
 
   app.get('/api/stats/:type?', {

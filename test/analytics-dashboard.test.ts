@@ -82,7 +82,7 @@ t.test('the dashboard shows the seeded numbers, runs funnels and follows new eve
   // Removing a step and running again.
   await page.locator('.remove-step').nth(2).click()
   await page.click('#run-funnel')
-  await page.waitForFunction(() => document.querySelectorAll('.funnel-row').length === 2)
+  await page.waitForFunction(() => (globalThis as unknown as { document: { querySelectorAll(s: string): { length: number } } }).document.querySelectorAll('.funnel-row').length === 2)
 
   // Live tail: a new event shows up without reloading.
   const before = await page.locator('tr.tail-row').count()

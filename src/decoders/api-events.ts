@@ -206,3 +206,12 @@ export function decodeApiEvent(body: Uint8Array, context: ApiEventContext, maxBy
     source: API_EVENTS_SOURCE,
   })
 }
+
+/**
+ * A body for POST /api/events (what `logging-system gen` sends). `paramsJson`
+ * is JSON text of an object, put in as is; `tsSeconds` is left out when undefined.
+ */
+export function encodeApiEventBody(eventType: string, tsSeconds?: number, paramsJson = '{}'): string {
+  const ts = tsSeconds === undefined ? '' : `,"ts":${JSON.stringify(tsSeconds)}`
+  return `{"event_type":${JSON.stringify(eventType)}${ts},"params":${paramsJson}}`
+}

@@ -8,7 +8,7 @@ import { call } from './helpers/analytics-fixture.js'
 import { captureIo } from './helpers/cli-io.js'
 import { tempDir } from './helpers/temp.js'
 
-async function eventServer(t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<string> {
+async function eventServer(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const server = new EventServer({ store: await openEventStore({ db: join(tempDir(t), 'events.duckdb') }) })
   const url = await server.listen(0)
   t.teardown(() => server.close())

@@ -20,7 +20,7 @@ export const STATS_WINDOW_MS = 48 * HOUR_MS
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const
 
 export interface EventAnalyticsOptions {
-  /** The table (or ClickHouse table expression, e.g. `events FINAL`) to read. Default: `events`. */
+  /** The table expression to read. Default: the dialect's (`events`; ClickHouse `events FINAL`). */
   table?: string
 }
 
@@ -83,7 +83,7 @@ export class EventAnalytics {
   constructor(sql: SqlAccess, options: EventAnalyticsOptions = {}) {
     this.#sql = sql
     this.#dialect = dialectOf(sql.dialect)
-    this.#table = options.table ?? 'events'
+    this.#table = options.table ?? this.#dialect.eventsTable
   }
 
   get dialect(): AnalyticsDialect {
@@ -237,11 +237,24 @@ export class EventAnalytics {
   /** A funnel over the filter's range (see funnel.ts for the rule). */
   async funnel(filter: EventFilter, steps: readonly string[], windowMs: number): Promise<FunnelResult> {
     const types = [...new Set(steps)]
-    const rows = await this.#rows(
-      `SELECT user_id, type, client_time FROM ${this.#table} WHERE ${this.where({ ...filter, types }, 'user_id IS NOT NULL')} ORDER BY user_id, client_time, key`,
-    )
+    const where = this.where({ ...filter, types }, 'user_id IS NOT NULL')
     const counter = new FunnelCounter(steps, windowMs)
-    for (const row of rows) counter.add({ user: String(row.user_id), type: String(row.type), time: Number(row.client_time) })
+    if (this.#dialect.name === 'duckdb') {
+      // One row per user, "typeIndex:time,..." in (time, key) order: building a JS object per event
+      // cost more than the funnel itself (measured 2x on 100k events).
+      const typeIndex = `CASE type ${types.map((type, i) => `WHEN ${this.#sql.literal(type)} THEN '${i}'`).join(' ')} END`
+      const rows = await this.#rows(`SELECT user_id, string_agg(${typeIndex} || ':' || client_time, ',' ORDER BY client_time, key) AS seq FROM ${this.#table} WHERE ${where} GROUP BY user_id`)
+      for (const row of rows) {
+        const user = String(row.user_id)
+        for (const item of String(row.seq).split(',')) {
+          const colon = item.indexOf(':')
+          counter.add({ user, type: types[Number(item.slice(0, colon))]!, time: Number(item.slice(colon + 1)) })
+        }
+      }
+    } else {
+      const rows = await this.#rows(`SELECT user_id, type, client_time FROM ${this.#table} WHERE ${where} ORDER BY user_id, client_time, key`)
+      for (const row of rows) counter.add({ user: String(row.user_id), type: String(row.type), time: Number(row.client_time) })
+    }
     return counter.result()
   }
 

@@ -16,14 +16,26 @@ export interface AnalyticsDialect {
   keyHex(expression: string): string
   /** A count as a plain integer column. */
   count(): string
+  /** The events table as the analyses read it: ClickHouse collapses duplicate keys at read time (FINAL). */
+  readonly eventsTable: string
 }
+
+/**
+ * DuckDB's estimate: the exact distinct count of a 1-in-8 hash sample, times 8.
+ * Measured against DuckDB's approx_count_distinct (HyperLogLog) on 1M events,
+ * ~20k users a day: sample 1.4 % mean error, HLL 11 %, at the same speed
+ * (docs/analytics.md). Standard error ≈ √(7/N) for N users: for large ranges.
+ */
+export const DUCKDB_SAMPLE_RATE = 8
 
 export const DUCKDB_DIALECT: AnalyticsDialect = {
   name: 'duckdb',
   div: (expression, divisor) => `(${expression} // ${divisor})`,
-  distinct: (expression, approximate) => (approximate ? `approx_count_distinct(${expression})` : `count(DISTINCT ${expression})`),
+  distinct: (expression, approximate) =>
+    approximate ? `(count(DISTINCT ${expression}) FILTER (WHERE hash(${expression}) % ${DUCKDB_SAMPLE_RATE} = 0) * ${DUCKDB_SAMPLE_RATE})` : `count(DISTINCT ${expression})`,
   keyHex: (expression) => `lower(hex(${expression}))`,
   count: () => 'CAST(count(*) AS BIGINT)',
+  eventsTable: 'events',
 }
 
 export const CLICKHOUSE_DIALECT: AnalyticsDialect = {
@@ -33,6 +45,7 @@ export const CLICKHOUSE_DIALECT: AnalyticsDialect = {
   distinct: (expression, approximate) => (approximate ? `uniq(${expression})` : `uniqExact(${expression})`),
   keyHex: (expression) => `lower(hex(${expression}))`,
   count: () => 'count()',
+  eventsTable: 'events FINAL',
 }
 
 export function dialectOf(name: SqlDialectName): AnalyticsDialect {

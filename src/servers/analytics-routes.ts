@@ -54,7 +54,7 @@ export interface AnalyticsRoutesOptions {
   bodyLimit?: number
   /** CORS answers; `false` when the server around the plugin already answers preflights. Default: reflect the Origin. */
   cors?: CorsOptions | false
-  /** The table the analyses read (ClickHouse: a table expression such as `events FINAL`). Default: `events`. */
+  /** The table expression the analyses read. Default: `events` (DuckDB), `events FINAL` (ClickHouse). */
   table?: string
 }
 

@@ -4,6 +4,7 @@
 // few seconds of jitter, as live traffic arrives).
 //
 //   node analytics-bench.mjs [--events 1000000] [--days 30] [--users 50000] [--runs 15] [--json out.json]
+//                            [--clickhouse http://127.0.0.1:8123]   (a running server: ClickHouse instead of DuckDB)
 //
 // Measures p50/p90 of: GET /api/stats (all types, hour; and one type, minute), POST /api/events/query
 // (one type, one day, limit 100), a 3-step funnel over 7 days, unique users per day over 30 days
@@ -17,6 +18,7 @@ import { parseArgs } from 'node:util'
 import Fastify from 'fastify'
 import { request } from 'undici'
 import { DuckDbEventStore } from '../dist/store/duckdb/duckdb-store.js'
+import { ClickHouseEventStore } from '../dist/store/clickhouse/clickhouse-store.js'
 import { analyticsRoutes } from '../dist/servers/analytics-routes.js'
 
 const { values: args } = parseArgs({
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '15' },
     threads: { type: 'string', default: '2' },
     json: { type: 'string' },
+    clickhouse: { type: 'string' },
   },
 })
 const EVENTS = Number(args.events)
@@ -69,24 +72,34 @@ async function measure(label, runs, fn) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'analytics-bench-'))
-const store = new DuckDbEventStore({ path: join(dir, 'events.duckdb'), threads: Number(args.threads) })
+const CLICKHOUSE = args.clickhouse !== undefined
+const store = CLICKHOUSE
+  ? new ClickHouseEventStore({ url: args.clickhouse, database: `analytics_bench_${process.pid}` })
+  : new DuckDbEventStore({ path: join(dir, 'events.duckdb'), threads: Number(args.threads) })
 await store.open()
-const results = { events: EVENTS, days: DAYS, users: USERS, backend: 'duckdb', measured: [] }
+const results = { events: EVENTS, days: DAYS, users: USERS, backend: store.kind, measured: [] }
 try {
   // Load in one INSERT ... SELECT over range(): the rows store.write would make (string keys `bench-N`,
   // arrival order = time order with up to 5 s of jitter), without a minute of JS encoding first.
   const loadStarted = performance.now()
-  const r = (salt) => `((hash(i * ${salt} + 17) % 1000000) / 1000000.0)`
+  const hash = CLICKHOUSE ? (x) => `cityHash64(${x})` : (x) => `hash(${x})`
+  const r = (salt) => `((${hash(`i * ${salt} + 17`)} % 1000000) / 1000000.0)`
   const typeCase = 'CASE ' + TYPES.map((type, k) => `WHEN ${r(7)} < ${CUMULATIVE[k]} THEN '${type}'`).join(' ') + ` ELSE '${TYPES.at(-1)}' END`
-  const user = `'user-' || CAST(floor(pow(${r(31)}, 2) * ${USERS}) AS BIGINT)`
-  const time = `CAST(${START} + i * ${(END - START) / EVENTS} + ${r(13)} * 5000 AS BIGINT)`
-  const key = `unhex('34' || hex('bench-' || i))`
-  await store.sql.exec(`INSERT INTO events SELECT 'default', ${key}, ${typeCase}, false, '{"user":"' || ${user} || '","page":"/p' || (i % 20) || '"}',
-    ${time}, ${time} + 50, NULL, ${user}, NULL, NULL, NULL, 'api-events', ${END} FROM range(${EVENTS}) t(i)`)
+  const user = CLICKHOUSE ? `concat('user-', toString(toInt64(floor(pow(${r(31)}, 2) * ${USERS}))))` : `'user-' || CAST(floor(pow(${r(31)}, 2) * ${USERS}) AS BIGINT)`
+  const time = CLICKHOUSE ? `toInt64(${START} + i * ${(END - START) / EVENTS} + ${r(13)} * 5000)` : `CAST(${START} + i * ${(END - START) / EVENTS} + ${r(13)} * 5000 AS BIGINT)`
+  if (CLICKHOUSE) {
+    await store.sql.exec(`INSERT INTO events (bucket, key, type, type_is_code, value, client_time, server_time, original_client_time, user_id, anonymous_id, producer, ip, source, ingested_at)
+      SELECT 'default', concat(unhex('34'), 'bench-', toString(i)), ${typeCase}, 0, concat('{"user":"', ${user}, '","page":"/p', toString(i % 20), '"}'),
+      ${time}, ${time} + 50, NULL, ${user}, NULL, NULL, NULL, 'api-events', ${END} FROM (SELECT number AS i FROM system.numbers LIMIT ${EVENTS})`)
+  } else {
+    const key = `unhex('34' || hex('bench-' || i))`
+    await store.sql.exec(`INSERT INTO events SELECT 'default', ${key}, ${typeCase}, false, '{"user":"' || ${user} || '","page":"/p' || (i % 20) || '"}',
+      ${time}, ${time} + 50, NULL, ${user}, NULL, NULL, NULL, 'api-events', ${END} FROM range(${EVENTS}) t(i)`)
+  }
   const [{ n }] = await store.sql.query('SELECT count(*) AS n FROM events')
-  if (n !== EVENTS) throw new Error(`loaded ${n} events, wanted ${EVENTS}`)
+  if (Number(n) !== EVENTS) throw new Error(`loaded ${n} events, wanted ${EVENTS}`)
   results.loadSeconds = +((performance.now() - loadStarted) / 1000).toFixed(1)
-  console.log(`loaded ${EVENTS} events over ${DAYS} days in ${results.loadSeconds} s (DuckDB, ${args.threads} threads)`)
+  console.log(`loaded ${EVENTS} events over ${DAYS} days in ${results.loadSeconds} s (${CLICKHOUSE ? 'ClickHouse' : `DuckDB, ${args.threads} threads`})`)
 
   const app = Fastify({ logger: false })
   await app.register(analyticsRoutes, { store, now: () => END - 1 })

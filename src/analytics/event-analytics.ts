@@ -225,10 +225,11 @@ export class EventAnalytics {
         ? `SELECT type AS from_type, next_type AS to_type, CAST(count(*) AS BIGINT) AS total FROM (` +
           `SELECT type, lead(type) OVER (PARTITION BY user_id ORDER BY client_time, key) AS next_type FROM ${this.#table} WHERE ${where}` +
           `) WHERE next_type IS NOT NULL GROUP BY from_type, to_type ORDER BY total DESC, from_type, to_type LIMIT ${limit}`
-        : // 18.16 has no window functions: each user's events as a sorted array, then adjacent pairs.
-          `SELECT pair.1 AS from_type, pair.2 AS to_type, count() AS total FROM (` +
-          `SELECT arraySort(e -> (e.1, e.2), groupArray((client_time, key, type))) AS evs FROM ${this.#table} WHERE ${where} GROUP BY user_id` +
-          `) ARRAY JOIN arrayMap(i -> (evs[i].3, evs[i + 1].3), arrayEnumerate(arrayPopBack(evs))) AS pair ` +
+        : // 18.16 has no window functions: each user's types as an array in (time, key) order, zipped with
+          // itself shifted by one. (A lambda that indexes the array copies it per element: 1.9 GiB on 1M events.)
+          `SELECT from_type, to_type, count() AS total FROM (` +
+          `SELECT arrayMap(e -> e.3, arraySort(e -> (e.1, e.2), groupArray((client_time, key, type)))) AS types FROM ${this.#table} WHERE ${where} GROUP BY user_id` +
+          `) ARRAY JOIN arrayPopBack(types) AS from_type, arrayPopFront(types) AS to_type ` +
           `GROUP BY from_type, to_type ORDER BY total DESC, from_type, to_type LIMIT ${limit}`
     const rows = await this.#rows(sql)
     return rows.map((row) => ({ from: String(row.from_type), to: String(row.to_type), total: Number(row.total) }))

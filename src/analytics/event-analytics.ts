@@ -17,6 +17,8 @@ const DAY_MS = 86_400_000
 const HOUR_MS = 3_600_000
 /** The stats window of seed 003. */
 export const STATS_WINDOW_MS = 48 * HOUR_MS
+/** Approximate unique counts below this are counted again exactly (DuckDB's sampled estimate is coarse for small sets). */
+export const EXACT_BELOW = 4000
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const
 
 export interface EventAnalyticsOptions {
@@ -184,17 +186,32 @@ export class EventAnalytics {
     return { byHour, byWeekday, weekdays: WEEKDAYS, byWeekdayHour }
   }
 
-  /** Distinct users per UTC day and over the whole range (events without a user are left out). */
+  /**
+   * Distinct users per UTC day and over the whole range (events without a
+   * user are left out). Approximate: the dialect's estimate; an estimate
+   * under EXACT_BELOW is counted again exactly (those days are small), so
+   * small numbers are never off, as ClickHouse's uniq is exact below 65536.
+   */
   async uniques(filter: EventFilter, approximate: boolean): Promise<UniquesResult> {
     const d = this.#dialect
     const where = this.where(filter, 'user_id IS NOT NULL')
-    const [days, all] = await Promise.all([
-      this.#rows(`SELECT ${d.div('client_time', DAY_MS)} AS epoch_day, ${d.distinct('user_id', approximate)} AS users FROM ${this.#table} WHERE ${where} GROUP BY epoch_day ORDER BY epoch_day`),
-      this.#rows(`SELECT ${d.distinct('user_id', approximate)} AS users FROM ${this.#table} WHERE ${where}`),
-    ])
+    const perDay = (exact: boolean, extra = ''): Promise<Record<string, unknown>[]> =>
+      this.#rows(`SELECT ${d.div('client_time', DAY_MS)} AS epoch_day, ${d.distinct('user_id', !exact)} AS users FROM ${this.#table} WHERE ${where}${extra} GROUP BY epoch_day ORDER BY epoch_day`)
+    const overall = (exact: boolean): Promise<Record<string, unknown>[]> => this.#rows(`SELECT ${d.distinct('user_id', !exact)} AS users FROM ${this.#table} WHERE ${where}`)
+    const [days, all] = await Promise.all([perDay(!approximate), overall(!approximate)])
+    let total = Number(all[0]?.users ?? 0)
+    if (approximate && d.name === 'duckdb') {
+      const small = days.filter((row) => Number(row.users) < EXACT_BELOW).map((row) => Number(row.epoch_day))
+      if (small.length > 0) {
+        const bounds = ` AND client_time >= ${Math.min(...small) * DAY_MS} AND client_time < ${(Math.max(...small) + 1) * DAY_MS}`
+        const exact = new Map((await perDay(true, bounds)).map((row) => [Number(row.epoch_day), Number(row.users)]))
+        for (const row of days) if (exact.has(Number(row.epoch_day)) && small.includes(Number(row.epoch_day))) row.users = exact.get(Number(row.epoch_day))
+      }
+      if (total < EXACT_BELOW) total = Number((await overall(true))[0]?.users ?? 0)
+    }
     return {
       approximate,
-      total: Number(all[0]?.users ?? 0),
+      total,
       days: days.map((row) => ({ date: dateOfDay(Number(row.epoch_day)).date, users: Number(row.users) })),
     }
   }

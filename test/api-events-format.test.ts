@@ -1,7 +1,10 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { EventValidationError } from '../src/errors.js'
-import { decodeApiEvent, encodeApiEventBody, type ApiEventContext } from '../src/decoders/api-events.js'
+import { join } from 'node:path'
+import { apiEventsRequestDecoder, decodeApiEvent, encodeApiEventBody, type ApiEventContext } from '../src/decoders/api-events.js'
+import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
+import { tempDir } from './helpers/temp.js'
 import { decodeKey } from '../src/formats/keyjson.js'
 
 interface Vectors {
@@ -46,4 +49,22 @@ t.test('invalid bodies are refused with the rule and the field', async (t) => {
 
 t.test('a body over the limit is refused before it is read', async (t) => {
   t.throws(() => decodeApiEvent(Buffer.from(encodeApiEventBody('x', 1, JSON.stringify({ pad: 'x'.repeat(100) }))), { bucket: 'b', serverTime: 1, serverToken: 't', reqId: 0 }, 64), { code: 'LS_BAD_REQUEST', statusCode: 413 })
+})
+
+t.test('a logged POST /api/events read twice is stored once', async (t) => {
+  const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb'), threads: 1 })
+  await store.open()
+  t.teardown(() => store.close())
+  const logged = { path: '/api/events?bucket=shop', body: Buffer.from('{"event_type":"view","ts":1456693332,"params":{"user":"u1"}}'), time: 1456693400000, ip: '10.0.0.7', serverToken: 'logger-a', reqId: 41 }
+  const url = new URL(logged.path, 'http://logged.invalid')
+  const first = await store.write({ events: apiEventsRequestDecoder.decode(logged, url) })
+  const again = await store.write({ events: apiEventsRequestDecoder.decode(logged, url) })
+  t.same([first.stored, again.stored, again.duplicates], [1, 0, 1])
+  const [event] = apiEventsRequestDecoder.decode(logged, url)
+  t.same(decodeKey(event!.key), ['api-events', 'logger-a', 41, 0])
+  t.equal(event!.bucket, 'shop')
+  t.equal(event!.ip, '10.0.0.7')
+  t.equal(event!.userId, 'u1')
+  const other = apiEventsRequestDecoder.decode({ ...logged, reqId: 42 }, url)
+  t.same((await store.write({ events: other })).stored, 1, 'another request is another event')
 })

@@ -215,3 +215,32 @@ export function encodeApiEventBody(eventType: string, tsSeconds?: number, params
   const ts = tsSeconds === undefined ? '' : `,"ts":${JSON.stringify(tsSeconds)}`
   return `{"event_type":${JSON.stringify(eventType)}${ts},"params":${paramsJson}}`
 }
+
+/** What the decoder reads of a request: the shape of the reader's LoggedRequest (and of src/decoders' DecoderRequest). */
+export interface ApiEventsRequest {
+  path: string
+  body: Buffer
+  /** When our server received it, ms since 1970. */
+  time: number
+  ip: string
+  serverToken: string
+  reqId: number
+}
+
+/**
+ * The decoder for logged `POST /api/events` requests (the tailer, replay):
+ * shaped as a RequestDecoder of src/decoders, for the registry's list. The
+ * key comes from the logged request (serverToken, reqId), so reading it again
+ * stores nothing new. Live requests are decoded by the analytics routes with
+ * the EventServer's own token.
+ */
+export const apiEventsRequestDecoder = {
+  name: API_EVENTS_SOURCE,
+  paths: [API_EVENTS_PATH] as readonly string[],
+  contentTypes: ['application/json', 'text/plain'] as readonly string[],
+  methods: ['POST'] as readonly string[],
+  decode(request: ApiEventsRequest, url: URL): EventRecord[] {
+    const bucket = url.searchParams.get('bucket') || 'default'
+    return [decodeApiEvent(request.body, { bucket, serverTime: request.time, serverToken: request.serverToken, reqId: request.reqId, ip: request.ip === '' ? null : request.ip })]
+  },
+}

@@ -125,3 +125,10 @@ export { randomEvent, randomEvents, seededRandom, RANDOM_EVENT_TYPES } from './c
 export { createAdminServer, type AdminServer } from './ops/admin-server.js'
 export { createLoggingMetrics, type LoggingMetrics } from './ops/metrics.js'
 export { Spool, DEFAULT_SPOOL_DIRECTORY } from './spool/spool.js'
+
+// Analytics (seed 003): docs/analytics.md
+export { analyticsRoutes, analyticsEventServerRoutes, helpDocument, type AnalyticsRoutesOptions, type RouteHelp } from './servers/analytics-routes.js'
+export { EventAnalytics, type EventAnalyticsOptions, type StatsResult, type DailyRow, type ActivityResult, type UniquesResult, type FlowRow } from './analytics/event-analytics.js'
+export { FunnelCounter, type FunnelResult, type FunnelStep, type OrderedEvent } from './analytics/funnel.js'
+export { type EventFilter, type Granularity, GRANULARITIES, DEFAULT_ANALYTICS_BUCKET, MAX_PAGE_LIMIT } from './analytics/analytics-params.js'
+export { decodeApiEvent, encodeApiEventBody, apiEventKey, apiEventsRequestDecoder, API_EVENTS_SOURCE, type ApiEventContext } from './decoders/api-events.js'

@@ -1,6 +1,10 @@
 import t from 'tap'
 import { join } from 'node:path'
+import { main } from '../src/cli/main.js'
+import { EventServer } from '../src/servers/event-server.js'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
+import { openEventStore } from '../src/store/open-store.js'
+import { captureIo } from './helpers/cli-io.js'
 import { chromiumMissing, launchChromium } from './helpers/chromium-browser.js'
 import { bruteForceFunnel, call, countBy, HOUR, postSeeded, seededEvents, startAnalyticsServer, utcDate } from './helpers/analytics-fixture.js'
 import { tempDir } from './helpers/temp.js'
@@ -93,4 +97,24 @@ t.test('the dashboard shows the seeded numbers, runs funnels and follows new eve
   t.match(await page.locator('tr.tail-row').first().innerText(), /live_check[\s\S]*tail-user/)
   await page.screenshot({ path: join(process.env.SCREENSHOT_DIR ?? tempDir(t), 'dashboard-tail.png'), fullPage: false })
   t.same(pageErrors, [], 'no script errors')
+})
+
+t.test('gen fills an EventServer that the dashboard shows', { skip }, async (t) => {
+  if (missing) return t.fail(`Chromium is required under CI: ${missing}`)
+  const server = new EventServer({ store: await openEventStore({ db: join(tempDir(t), 'events.duckdb') }) })
+  const url = await server.listen(0)
+  t.teardown(() => server.close())
+  const io = captureIo()
+  t.equal(await main(['gen', '--uri', `${url}/api/events`, '--total', '80', '--concurrency', '10'], io), 0, io.err())
+  const browser = await launchChromium()
+  t.teardown(() => browser.close())
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+  await page.goto(`${url}/`)
+  await page.locator('body[data-loaded]').waitFor()
+  t.equal(await page.locator('#stats-total').innerText(), '80', 'all 80 generated events (one day back to now) are in the 48 h chart')
+  const bars = await page.locator('rect.stat-bar').evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('data-count'))))
+  t.equal(bars.reduce((a, b) => a + b, 0), 80)
+  await page.locator('tr.tail-row').first().waitFor()
+  t.equal(await page.locator('tr.tail-row').count(), 80, 'the live tail starts with them')
+  await page.screenshot({ path: join(process.env.SCREENSHOT_DIR ?? tempDir(t), 'dashboard-gen.png'), fullPage: false })
 })

@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { encodeEventbufV2Events } from '../src/formats/eventbuf-v2.js'
 import { EventServer, type EventServerRoutes } from '../src/servers/event-server.js'
+import { DevServer } from '../src/servers/dev-server.js'
+import { createClient } from '../src/client/create-client.js'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
 import { openEventStore } from '../src/store/open-store.js'
 import { tempDir } from './helpers/temp.js'
@@ -95,12 +97,12 @@ t.test('range reads: from/to, prefix, server and client time, type', async (t) =
     t.equal(answer.status, 200, answer.text)
     return (answer.json.events as Array<{ key: unknown }>).map((event) => event.key)
   }
-  t.same(await keys(''), [5, 'x', ['user-17'], ['user-17', 1], ['user-17', 2], ['user-170', 1]], 'keyjson order: integers, strings, lists')
+  t.same(await keys(''), ['x', ['user-17'], ['user-17', 1], ['user-17', 2], ['user-170', 1], 5], 'keyjson order: strings, lists, then integers')
   t.same(await keys(`prefix=${encodeURIComponent('["user-17"]')}`), [['user-17'], ['user-17', 1], ['user-17', 2]], 'a prefix is its elements, not a string prefix')
   t.same(await keys(`from=${encodeURIComponent('"x"')}&to=${encodeURIComponent('["user-17",2]')}`), ['x', ['user-17'], ['user-17', 1]], 'from inclusive, to exclusive')
   t.same(await keys(`prefix=${encodeURIComponent('["user-17"]')}&from=${encodeURIComponent('["user-17",1]')}`), [['user-17', 1], ['user-17', 2]], 'prefix and from intersect')
   t.same(await keys('serverTimeFrom=3000&serverTimeTo=5000'), [['user-17', 1], ['user-17', 2]], 'server time [from, to)')
-  t.same(await keys('clientTimeFrom=40'), [5, 'x', ['user-170', 1]], 'client time from')
+  t.same(await keys('clientTimeFrom=40'), ['x', ['user-170', 1], 5], 'client time from')
   t.same(await keys('type=b&type=1'), ['x', ['user-17', 1]], 'type repeats; an integer type by its digits')
 })
 
@@ -128,6 +130,29 @@ t.test('pages: limit and the cursor walk every event exactly once', async (t) =>
   const bad = await call(`${url}/events.json?bucket=pages&cursor=nonsense`)
   t.equal(bad.status, 400)
   t.match(bad.json.reason, /cursor/)
+})
+
+t.test('concurrent posts are committed together, and each answer counts its own events', async (t) => {
+  const { url } = await startServer(t)
+  const event = (key: string) => ({ key, type: 't', value: { key }, clientTime: 1 })
+  t.same((await post(url, 'c', JSON.stringify({ events: [event('old-1'), event('old-2')] }))).json, { stored: 2, duplicates: 0 })
+  // 30 posts at once: each has 2 keys of its own, one key shared by all, and every third an already stored key.
+  const bodies = Array.from({ length: 30 }, (_, i) => ({ events: [event(`own-${i}-a`), event('shared'), event(`own-${i}-b`), ...(i % 3 === 0 ? [event('old-1')] : [])] }))
+  const answers = await Promise.all(bodies.map((body) => post(url, 'c', JSON.stringify(body))))
+  let stored = 0
+  let sharedStored = 0
+  answers.forEach((answer, i) => {
+    t.equal(answer.status, 200)
+    const own = 2
+    const { stored: s, duplicates: d } = answer.json as { stored: number; duplicates: number }
+    t.equal(s + d, bodies[i]!.events.length, `post ${i}: every event counted once`)
+    t.ok(s === own || s === own + 1, `post ${i}: its own keys are new, the old key is not (${s})`)
+    if (s === own + 1) sharedStored++
+    stored += s
+  })
+  t.equal(sharedStored, 1, 'exactly one post stored the shared key')
+  t.equal(stored, 61)
+  t.same((await call(`${url}/buckets.json`)).json, { buckets: [{ bucket: 'c', count: 63 }] })
 })
 
 t.test('bad input gets a 4xx with a message, and nothing is stored', async (t) => {
@@ -194,4 +219,34 @@ t.test('other features add routes as plugins; they share the store and the error
   const missing = await call(`${url}/nope`)
   t.equal(missing.status, 404)
   t.match(missing.json.reason, /no route GET \/nope/)
+})
+
+t.test('a client or page can switch between the DevServer and the EventServer: same answers, same events.json', async (t) => {
+  const now = () => 1_800_000_000_000
+  const { url } = await startServer(t, { now })
+  const dev = new DevServer({ now })
+  const devUrl = await dev.listen(0, '127.0.0.1')
+  t.teardown(() => dev.close())
+  const body = JSON.stringify({ events: [
+    { key: 'b', type: 'click', value: { page: '/x', n: [1, 2, { deep: true }] }, clientTime: 5 },
+    { key: ['user-1', 2], type: 7, value: {}, clientTime: 6 },
+    { key: 12, type: 'view', value: { a: null }, clientTime: 7 },
+    { key: 'b', type: 'again', value: {}, clientTime: 8 },
+  ] })
+  const eventbuf = encodeEventbufV2Events([{ key: 'a', type: 'x', value: { ok: 'yes' }, clientTime: 9 }])
+  for (const base of [url, devUrl]) {
+    t.same((await post(base, 'same', body)).json, { stored: 3, duplicates: 1 }, `${base}: the post's answer`)
+    t.same((await post(base, 'same', eventbuf, 'application/eventbuf-v2')).json, { stored: 1, duplicates: 0 })
+  }
+  const fromEventServer = await call(`${url}/events.json?bucket=same`)
+  const fromDevServer = await call(`${devUrl}/events.json?bucket=same`)
+  t.same(fromEventServer.json, fromDevServer.json, 'the same events, in the same order, with the same fields')
+  t.same((await call(`${url}/buckets.json`)).json, (await call(`${devUrl}/buckets.json`)).json)
+
+  // The package's own client, pointed at the EventServer, sees its events stored.
+  const client = createClient({ url, bucket: 'client', flushIntervalMs: 0, maxBatchEvents: 1000 })
+  for (let i = 0; i < 250; i++) client.track({ key: ['c', i], type: 'tracked', value: { i } })
+  const flushed = await client.close()
+  t.match(flushed, { sent: 250, stored: 250, duplicates: 0 })
+  t.equal((await call(`${url}/events.json?bucket=client`)).json.events.length, 250)
 })

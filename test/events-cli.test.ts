@@ -7,7 +7,10 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { main } from '../src/cli/main.js'
 import { captureIo } from './helpers/cli-io.js'
-import { jsonBody, rawEvents, writeBatch } from './helpers/replay.js'
+import { writeTailBacklog } from './helpers/tail-backlog.js'
+import { LoggingServer } from '../src/index.js'
+import { makeEvents, postEvents } from './helpers/replay.js'
+import { startS3rver, S3RVER_CREDENTIALS } from './helpers/s3rver.js'
 import { spawnNode, type Child } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
 
@@ -84,29 +87,7 @@ t.test('kill -9 in the middle of tailing, then restart: every logged event exact
   const dir = tempDir(t)
   const db = join(tempDir(t), 'events.duckdb')
   // A backlog: 300 batches of one server, each with 60 whole requests and the first half of one finished in the next batch.
-  const BATCHES = 300
-  const PER_BATCH = 60
-  const expected: string[] = []
-  let carry: Buffer | undefined
-  for (let n = 1; n <= BATCHES; n++) {
-    const time = T0 + n * 1000
-    const parts: Buffer[] = []
-    if (carry) parts.push(rawEvents([{ reqId: n * 1000 - 1, time, body: carry }]))
-    for (let i = 0; i < PER_BATCH; i++) {
-      const key = `k-${n}-${i}`
-      expected.push(key)
-      parts.push(rawEvents([{ reqId: n * 1000 + i, time, body: jsonBody([{ key, type: 'e', value: { n, i }, clientTime: time }]) }]))
-    }
-    carry = undefined
-    if (n < BATCHES) {
-      const key = `split-${n}`
-      expected.push(key)
-      const body = jsonBody([{ key, type: 's', value: { n }, clientTime: time }])
-      parts.push(rawEvents([{ reqId: (n + 1) * 1000 - 1, time, body: body.subarray(0, 20), noEnd: true }]))
-      carry = body.subarray(20)
-    }
-    writeBatch(dir, { serverToken: 'KiLLtest', batchNumber: n, startTime: time }, Buffer.concat(parts))
-  }
+  const expected = writeTailBacklog(dir, { serverToken: 'KiLLtest', batches: 300, perBatch: 60, startTime: T0 })
   const args = ['--db', db, '--tail-interval-seconds', '0.05']
   const first = await startEvents(t, args, { LOGGING_SYSTEM_EVENTS_TAIL_DIR: dir })
   let atKill = 0
@@ -160,4 +141,23 @@ t.test('kill -9 after acknowledged direct posts: every acknowledged event is the
   const clash = spawnNode(t, [BIN, 'events', '--port', '0', '--host', '127.0.0.1', '--db', db])
   t.equal(await clash.exited, 1)
   t.match(clash.output(), /could not start: .*locked/)
+})
+
+t.test('--tail-s3-bucket/--tail-s3-prefix/--tail-s3-endpoint: a LoggingServer writing to s3rver, tailed by the command', async (t) => {
+  const s3 = await startS3rver()
+  t.teardown(() => s3.close())
+  const logger = new LoggingServer({ s3: s3.location, keyPrefix: 'prod/web', batchSeconds: 0.2 })
+  const { port } = await logger.listen(0, '127.0.0.1')
+  t.teardown(() => logger.close())
+  const sent = [...makeEvents('s3json', 9), ...makeEvents('s3buf', 9)]
+  await postEvents(`http://127.0.0.1:${port}`, 'shop', sent.slice(0, 9), 'json', 2)
+  const env = { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' }
+  const events = await startEvents(t, ['--db', join(tempDir(t), 'e.duckdb'), '--tail-s3-bucket', s3.bucket, '--tail-s3-prefix', 'prod/web', '--tail-s3-endpoint', s3.endpoint, '--tail-interval-seconds', '0.1'], env)
+  // Traffic after the EventServer started is picked up too.
+  await postEvents(`http://127.0.0.1:${port}`, 'shop', sent.slice(9), 'eventbuf-v2', 2)
+  while ((await bucketCount(events.url, 'shop')) < sent.length) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same((await keysOf(events.url, 'shop')).sort(), sent.map((e) => String(e.key)).sort(), 'exactly the posted events')
+  const metrics = (await get(`${events.admin}/metrics`)).text
+  t.ok(metric(metrics, 'events_tail_batches_total{result="read"}') >= 2, 'batches tailed are counted')
+  t.equal(metric(metrics, 'events_stored_total{origin="tail"}'), sent.length)
 })

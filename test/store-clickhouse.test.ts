@@ -121,8 +121,21 @@ if (skip) {
     t.throws(() => new ClickHouseEventStore({ clusterNodes: [url] }), { code: 'LS_INVALID_OPTION' }, 'clusterNodes needs cluster')
     const store = await openStore(t)
     await t.rejects(store.sql.query('SELECT * FROM no_such_table'), /ClickHouse error 60: .*no_such_table/)
+    await t.rejects(store.sql.exec('CREATE TABLE broken ('), /ClickHouse error 62: Syntax error/)
+    const wrongUser = new ClickHouseEventStore({ url, database: freshDatabase(), username: 'nobody' })
+    await t.rejects(wrongUser.open(), { code: 'LS_STORE_UNAVAILABLE', message: /nobody/ })
     const noCluster = new ClickHouseEventStore({ url, database: freshDatabase(), cluster: 'no_such_cluster' })
     await t.rejects(noCluster.open(), { code: 'LS_STORE_UNAVAILABLE', message: /no_such_cluster/ })
+  })
+
+  t.test('the URL names the database (its path) and the credentials', async (t) => {
+    const { url } = await server()
+    const named = new ClickHouseEventStore({ url: `http://default:@${url.slice('http://'.length)}/from_url_path` })
+    t.equal(named.database, 'from_url_path')
+    t.equal(new ClickHouseEventStore({ url: `${url}/from_url_path`, database: 'option_wins' }).database, 'option_wins')
+    await named.open()
+    t.teardown(() => named.close())
+    t.same(await named.sql.query('SELECT currentDatabase() AS db'), [{ db: 'from_url_path' }])
   })
 
   t.test('the store is usable through any client: plain SQL sees the columns', async (t) => {

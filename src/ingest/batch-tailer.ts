@@ -22,7 +22,7 @@ import { planBatches, type PlannedBatch } from '../reader/batch-plan.js'
 import type { BatchSource } from '../reader/batch-source.js'
 import { RequestAssembler, type LoggedRequest } from '../reader/request-assembler.js'
 import { DEFAULT_RANGE_MARGIN_MS, requestInRange } from '../reader/time-range.js'
-import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
+import { RequestDecoderRegistry } from '../decoders/registry.js'
 import type { EventStore, RejectedRequest } from '../store/event-store.js'
 import type { IngestObserver, BatchResult, TailProblem } from './ingest-observer.js'
 import { checkpointPrefix, decodeTailPosition, encodeTailCheckpoint, type TailPosition } from './tail-checkpoint.js'
@@ -399,6 +399,8 @@ export class BatchTailer {
     this.report.events += events.length
     this.report.rejects += rejects.length
     this.options.observer?.batchTailed?.({ key: batch.key, serverToken: batch.serverToken, batchNumber: batch.batchNumber, startTime: batch.startTime, result, requests, events: events.length, rejects: rejects.length })
+    // While a backlog is worked through, the lag is the age of the batch just done (the end of the look says exactly).
+    this.options.observer?.tailLag?.(Math.max(0, (this.now() - batch.startTime) / 1000))
     return true
   }
 

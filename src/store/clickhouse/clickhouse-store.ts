@@ -40,13 +40,18 @@ export const DEFAULT_READ_PAGE_SIZE = 5_000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
 
 export interface ClickHouseEventStoreOptions {
-  /** The HTTP interface of the server (or, in a cluster, the node this store talks to). Default `http://127.0.0.1:8123`. */
+  /**
+   * The HTTP interface of the server (or, in a cluster, the node this store
+   * talks to). A path names the database and user:password@ the credentials,
+   * e.g. `http://ingest:secret@10.0.0.5:8123/events`, unless the options
+   * below say otherwise. Default `http://127.0.0.1:8123`.
+   */
   url?: string
-  /** Created when missing. Default `logging_system`. */
+  /** Created when missing. Default: the URL's path, else `logging_system`. */
   database?: string
-  /** Default `default`. */
+  /** Default: the URL's user, else `default`. */
   username?: string
-  /** Default empty. */
+  /** Default: the URL's password, else empty. */
   password?: string
   /**
    * A cluster name from the servers' remote_servers: events go into a
@@ -83,6 +88,9 @@ export class ClickHouseEventStore implements EventStore {
   readonly cluster: string | undefined
   readonly sql: SqlAccess
   private readonly options: ClickHouseEventStoreOptions
+  private readonly username: string
+  private readonly password: string
+  private readonly clusterNodes: readonly string[] = []
   private readonly pageSize: number
   private client: ClickHouseClient | undefined
   /** The tail of the write queue: each write starts when the one before it settled. */
@@ -94,13 +102,16 @@ export class ClickHouseEventStore implements EventStore {
   private state: 'new' | 'open' | 'closed' = 'new'
 
   constructor(options: ClickHouseEventStoreOptions = {}) {
-    this.url = checkUrl('url', options.url ?? DEFAULT_CLICKHOUSE_URL)
-    this.database = checkIdentifier('database', options.database ?? DEFAULT_CLICKHOUSE_DATABASE)
+    const url = parseServerUrl('url', options.url ?? DEFAULT_CLICKHOUSE_URL)
+    this.url = url.origin
+    this.database = checkIdentifier('database', options.database ?? url.database ?? DEFAULT_CLICKHOUSE_DATABASE)
+    this.username = options.username ?? url.username ?? 'default'
+    this.password = options.password ?? url.password ?? ''
     this.cluster = options.cluster === undefined ? undefined : checkIdentifier('cluster', options.cluster)
     if (options.clusterNodes !== undefined) {
       if (this.cluster === undefined) throw new InvalidOptionError('clusterNodes', 'needs the cluster option')
       if (!Array.isArray(options.clusterNodes)) throw new InvalidOptionError('clusterNodes', 'must be a list of URLs')
-      options.clusterNodes.forEach((node) => checkUrl('clusterNodes', node))
+      this.clusterNodes = options.clusterNodes.map((node) => parseServerUrl('clusterNodes', node).origin)
     }
     this.pageSize = options.readPageSize ?? DEFAULT_READ_PAGE_SIZE
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new InvalidOptionError('readPageSize', 'must be an integer ≥ 1')
@@ -114,7 +125,7 @@ export class ClickHouseEventStore implements EventStore {
     if (this.state !== 'new') throw new InvalidOptionError('open', 'a store opens once; make a new one to reopen')
     const db = this.database
     try {
-      const nodes = this.cluster === undefined ? [this.url] : [...new Set([this.url, ...(this.options.clusterNodes ?? [])])]
+      const nodes = this.cluster === undefined ? [this.url] : [...new Set([this.url, ...this.clusterNodes])]
       for (const node of nodes) {
         await this.withClient(node, undefined, async (client) => {
           await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
@@ -290,8 +301,8 @@ export class ClickHouseEventStore implements EventStore {
     return createClient({
       url,
       ...(database === undefined ? {} : { database }),
-      username: this.options.username ?? 'default',
-      password: this.options.password ?? '',
+      username: this.username,
+      password: this.password,
       request_timeout: this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
       clickhouse_settings: { ...COMMON_SETTINGS, ...(this.cluster === undefined ? {} : { insert_distributed_sync: 1 }) },
       // Failures reach the caller as errors; the client's own log would say each twice.
@@ -486,7 +497,8 @@ function firstOfEachKey(events: readonly EventRecord[]): EventRecord[] {
   return unique
 }
 
-function checkUrl(option: string, url: string): string {
+/** An http(s) URL split into the server's origin and what its path and userinfo say. */
+function parseServerUrl(option: string, url: string): { origin: string; database?: string; username?: string; password?: string } {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -494,7 +506,13 @@ function checkUrl(option: string, url: string): string {
     throw new InvalidOptionError(option, `must be an http:// or https:// URL, got ${JSON.stringify(url)}`)
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidOptionError(option, `must be an http:// or https:// URL, got ${JSON.stringify(url)}`)
-  return url
+  const path = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, '')
+  return {
+    origin: parsed.origin,
+    ...(path === '' ? {} : { database: path }),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+  }
 }
 
 /**

@@ -91,6 +91,20 @@ if (skip) {
     t.same(kept.map((r) => r.value), keys.map(() => '{"by":"first"}'), 'a merge keeps the first write')
   })
 
+  t.test('duplicates in large batches: keys interleaved with stored ones, and keys beyond them', async (t) => {
+    const store = await openStore(t)
+    const even = Array.from({ length: 200 }, (_, i) => sampleEvent('dups', counterKey(i * 2), { value: '{"first":true}' }))
+    t.same(await store.write({ events: even }), { stored: 200, duplicates: 0 })
+    const all = Array.from({ length: 400 }, (_, i) => sampleEvent('dups', counterKey(i)))
+    t.same(await store.write({ events: all }), { stored: 200, duplicates: 200 }, 'every other key was stored')
+    const beyond = Array.from({ length: 100 }, (_, i) => sampleEvent('dups', counterKey(1000 + i)))
+    t.same(await store.write({ events: beyond }), { stored: 100, duplicates: 0 }, 'keys above every stored one')
+    t.same(await store.write({ events: [...beyond, ...all].reverse() }), { stored: 0, duplicates: 500 })
+    const read = await readAll(store, { bucket: 'dups' })
+    t.equal(read.length, 500)
+    t.equal(read.filter((e) => e.value === '{"first":true}').length, 200, 'the first writes stand')
+  })
+
   t.test('a replay after a crash between events and checkpoint stores every event once', async (t) => {
     const database = freshDatabase()
     const first = await openStore(t, { database })
@@ -109,6 +123,8 @@ if (skip) {
     t.same(await second.write(replay), { stored: 0, duplicates: 30 }, 'and again')
     t.equal((await readAll(second, { bucket: 'replay' })).length, 30)
     t.equal((await second.rejects()).length, 1, 'a replayed reject of the same tailed request is kept once')
+    await second.write({ events: [], rejects: [{ ...replay.rejects[0]!, origin: 'direct' }, { ...replay.rejects[0]!, origin: 'direct' }] })
+    t.equal((await second.rejects()).length, 3, 'rejects of other origins are each kept')
     t.same(await second.checkpoints(), [{ name: 'dir:/b/srv', position: '{"batch":1}' }])
   })
 

@@ -1,36 +1,14 @@
-/** `logging-system serve`: the standalone logging daemon. */
-import cluster from 'node:cluster'
-import { join } from 'node:path'
-import { pino } from 'pino'
-import { AggregatorRegistry } from 'prom-client'
+/** `logging-system serve`: maps the daemon's flags to runLoggingService (src/ops/logging-service.ts). */
 import { DEFAULT_BATCH_SECONDS, DEFAULT_GZIP_LEVEL } from '../batch/batch-writer.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RECORDED_HEADERS } from '../capture/request-capture.js'
 import type { IpMode } from '../capture/client-address.js'
-import { CliUsageError } from '../errors.js'
-import {
-  ACK_MODES,
-  DEFAULT_ACK_MODE,
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  DEFAULT_MAX_BACKLOG_BYTES,
-  DEFAULT_UNSENT_DIRECTORY,
-  LoggingServer,
-  type AckMode,
-} from '../servers/logging-server.js'
-import { createAdminServer } from '../ops/admin-server.js'
-import { runClusterPrimary, WORKER_INDEX_ENV, type WorkerStatusMessage } from '../ops/cluster-primary.js'
-import { createLoggingMetrics } from '../ops/metrics.js'
+import { runLoggingService } from '../ops/logging-service.js'
+import { ACK_MODES, DEFAULT_ACK_MODE, DEFAULT_CLOSE_TIMEOUT_MS, DEFAULT_MAX_BACKLOG_BYTES, DEFAULT_UNSENT_DIRECTORY, type AckMode } from '../servers/logging-server.js'
 import { DEFAULT_SPOOL_DIRECTORY } from '../spool/spool.js'
-import { rehomeLeftovers } from '../spool/rehome.js'
 import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
-import type { CliCommand, FlagSpec } from './command-line.js'
+import { excludeEachOther, requirePositiveInteger, S3_FLAGS, type CliCommand } from './command-line.js'
 
-/** The S3 flags, shared with every command that reads or writes a bucket. */
-export const S3_FLAGS: FlagSpec[] = [
-  { name: 's3-bucket', type: 'string', description: 'S3 bucket for batches (excludes --dir).' },
-  { name: 's3-prefix', type: 'string', description: 'Key prefix in front of v1/.' },
-  { name: 's3-endpoint', type: 'string', description: 'S3-compatible endpoint URL (path-style); also AWS_ENDPOINT_URL_S3.' },
-  { name: 's3-region', type: 'string', description: 'AWS region; also AWS_REGION.' },
-]
+export { SERVE_EXIT } from '../ops/logging-service.js'
 
 export const command: CliCommand = {
   name: 'serve',
@@ -40,7 +18,7 @@ export const command: CliCommand = {
     { name: 'host', type: 'string', default: '0.0.0.0', description: 'Address to listen on.' },
     { name: 'dir', type: 'string', description: `Directory for batches (default ${DEFAULT_BATCH_DIRECTORY} when no --s3-bucket).` },
     ...S3_FLAGS,
-    { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see README, "Acknowledgement").` },
+    { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see docs/serve.md, "Acknowledgement").` },
     { name: 'spool-dir', type: 'string', default: DEFAULT_SPOOL_DIRECTORY, description: 'Spool for --ack spool; left-over segments are delivered at start.' },
     { name: 'max-backlog-bytes', type: 'integer', default: DEFAULT_MAX_BACKLOG_BYTES, description: 'Past this many bytes waiting for the sink, new requests get 503.' },
     { name: 'workers', type: 'integer', default: 1, description: 'Processes sharing the port (node:cluster); each has its own serverToken, spool and batches.' },
@@ -55,91 +33,45 @@ export const command: CliCommand = {
     { name: 'close-timeout-ms', type: 'integer', default: DEFAULT_CLOSE_TIMEOUT_MS, description: 'On SIGTERM, time for in-flight requests and the last upload.' },
     { name: 'unsent-dir', type: 'string', default: DEFAULT_UNSENT_DIRECTORY, description: 'Where batches go that the sink did not take by the close deadline.' },
     { name: 'log-level', type: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, silent).' },
+    { name: 'skip-sink-check', type: 'boolean', default: false, description: 'Start even if the sink fails its start-up check (a write-and-delete probe, HeadBucket).' },
   ],
-  async run({ values }, io) {
-    if (values['dir'] !== undefined && values['s3-bucket'] !== undefined) throw new CliUsageError('--dir and --s3-bucket exclude each other')
-    const workers = values['workers'] as number
-    if (workers < 1) throw new CliUsageError(`--workers must be at least 1, got ${workers}`)
+  async run(parsed, io) {
+    const { values } = parsed
+    excludeEachOther(parsed, 'dir', 's3-bucket')
     const adminPort = values['admin-port'] as number | undefined
-    const workerIndex = cluster.isWorker ? process.env[WORKER_INDEX_ENV] : undefined
-    const logger = pino({ level: String(values['log-level']), base: { pid: process.pid, ...(workerIndex !== undefined ? { worker: Number(workerIndex) } : {}) } }, io.stdout)
-    if (cluster.isPrimary) {
-      // Before any worker starts: files of a previous layout (another --workers) go where they are recovered.
-      for (const directory of [String(values['spool-dir']), String(values['unsent-dir'])]) {
-        const moved = rehomeLeftovers(directory, workers)
-        if (moved > 0) logger.warn({ directory, files: moved, workers }, 'moved files left by a different number of workers')
-      }
-    }
-    if (workers > 1 && cluster.isPrimary) {
-      return runClusterPrimary({
-        workers,
-        logger,
-        stopSignal: io.stopSignal,
+    return runLoggingService(
+      {
+        server: {
+          ...(values['s3-bucket'] !== undefined
+            ? {
+                s3: {
+                  bucket: String(values['s3-bucket']),
+                  ...(values['s3-endpoint'] !== undefined ? { endpoint: String(values['s3-endpoint']) } : {}),
+                  ...(values['s3-region'] !== undefined ? { region: String(values['s3-region']) } : {}),
+                },
+              }
+            : { directory: String(values['dir'] ?? DEFAULT_BATCH_DIRECTORY) }),
+          keyPrefix: values['s3-prefix'] as string | undefined,
+          batchSeconds: values['batch-seconds'] as number,
+          maxBodyBytes: values['max-body-bytes'] as number,
+          trustProxy: values['trust-proxy'] as boolean,
+          ipMode: values['ip-mode'] as IpMode,
+          headers: String(values['headers']).split(',').map((name) => name.trim()).filter(Boolean),
+          gzipLevel: values['gzip-level'] as number,
+          closeTimeoutMs: values['close-timeout-ms'] as number,
+          unsentDirectory: String(values['unsent-dir']),
+          ack: values['ack'] as AckMode,
+          spoolDirectory: String(values['spool-dir']),
+          maxBacklogBytes: values['max-backlog-bytes'] as number,
+          checkSinkAtStart: values['skip-sink-check'] !== true,
+        },
+        port: values['port'] as number,
+        host: String(values['host']),
+        workers: requirePositiveInteger(parsed, 'workers'),
         ...(adminPort !== undefined ? { admin: { port: adminPort, host: String(values['admin-host']) } } : {}),
-      })
-    }
-    // Each worker keeps its own spool and unsent batches, found again by the worker that replaces it.
-    const perWorker = (directory: string) => (workerIndex !== undefined ? join(directory, `worker-${workerIndex}`) : directory)
-    const server = new LoggingServer({
-      ...(values['s3-bucket'] !== undefined
-        ? {
-            s3: {
-              bucket: String(values['s3-bucket']),
-              ...(values['s3-endpoint'] !== undefined ? { endpoint: String(values['s3-endpoint']) } : {}),
-              ...(values['s3-region'] !== undefined ? { region: String(values['s3-region']) } : {}),
-            },
-          }
-        : { directory: String(values['dir'] ?? DEFAULT_BATCH_DIRECTORY) }),
-      keyPrefix: values['s3-prefix'] as string | undefined,
-      batchSeconds: values['batch-seconds'] as number,
-      maxBodyBytes: values['max-body-bytes'] as number,
-      trustProxy: values['trust-proxy'] as boolean,
-      ipMode: values['ip-mode'] as IpMode,
-      headers: String(values['headers']).split(',').map((name) => name.trim()).filter(Boolean),
-      gzipLevel: values['gzip-level'] as number,
-      closeTimeoutMs: values['close-timeout-ms'] as number,
-      unsentDirectory: perWorker(String(values['unsent-dir'])),
-      ack: values['ack'] as AckMode,
-      spoolDirectory: perWorker(String(values['spool-dir'])),
-      maxBacklogBytes: values['max-backlog-bytes'] as number,
-      logger,
-    })
-    // Metrics first, so the first requests are counted too.
-    const metrics = adminPort !== undefined ? createLoggingMetrics(server) : undefined
-    let admin: ReturnType<typeof createAdminServer> | undefined
-    if (cluster.isWorker) {
-      // The primary serves the admin port: it aggregates these metrics and statuses.
-      if (metrics) {
-        AggregatorRegistry.setRegistries([metrics.registry])
-        // Constructing one installs prom-client's listener that answers the primary.
-        new AggregatorRegistry()
-      }
-    } else if (metrics) {
-      admin = createAdminServer(server, metrics)
-      const address = await admin.listen(adminPort!, String(values['admin-host']))
-      logger.info({ address: address.address, port: address.port }, 'admin listening')
-    }
-    await server.listen(values['port'] as number, String(values['host']))
-    if (cluster.isWorker) {
-      const report = () => {
-        const status = server.status()
-        const reason = status.unavailable ?? (status.sinkFailing ? 'the sink is failing' : undefined)
-        if (process.connected) process.send?.({ type: 'logging-system:status', ready: server.ready, ...(reason ? { reason } : {}) } satisfies WorkerStatusMessage)
-      }
-      report()
-      setInterval(report, 1000).unref()
-    }
-    const signal = await io.stopSignal
-    logger.info({ signal }, 'stopping: finishing requests and writing the last batch')
-    try {
-      await server.close()
-      logger.info('stopped; every batch stored')
-      return 0
-    } catch (err) {
-      logger.error({ err }, 'stopped with batches not stored in the sink')
-      return 1
-    } finally {
-      await admin?.close()
-    }
+        logLevel: String(values['log-level']),
+      },
+      io,
+    )
   },
 }

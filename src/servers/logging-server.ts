@@ -9,12 +9,11 @@
  */
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
-import { BatchWriter, type OpenBatch, type SealedBatch } from '../batch/batch-writer.js'
+import type { AddressInfo, Socket } from 'node:net'
+import { BatchWriter, type BatchOptions, type OpenBatch, type SealedBatch } from '../batch/batch-writer.js'
 import { RequestCapture, type CaptureOptions, type RecordedRequest } from '../capture/request-capture.js'
 import { ClosedError, InvalidOptionError, UnsentBatchesError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { BatchUploader, type UploadReport } from '../sinks/batch-uploader.js'
@@ -22,8 +21,9 @@ import { DEFAULT_BATCH_DIRECTORY, DirectorySink } from '../sinks/directory-sink.
 import type { RetryPolicy } from '../retry-policy.js'
 import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
-import { parseObjectKey } from '../formats/batch-v1/object-key.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
+import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
+import { silentLogger, type ServerLogger } from '../logger.js'
 import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
@@ -36,6 +36,8 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
 export const DEFAULT_UNSENT_DIRECTORY = './unsent-batches'
 export const DEFAULT_MAX_BACKLOG_BYTES = 128 * 1024 * 1024
 export const DEFAULT_RETRY_AFTER_SECONDS = 5
+/** close(): how long answers written at the end get to reach their clients before the connections are cut. */
+const CONNECTION_GRACE_MS = 1000
 
 /**
  * When a request is answered:
@@ -47,18 +49,9 @@ export type AckMode = 'immediate' | 'spool' | 's3'
 export const ACK_MODES: readonly AckMode[] = ['immediate', 'spool', 's3']
 export const DEFAULT_ACK_MODE: AckMode = 'immediate'
 
-const gzipAsync = promisify(gzip)
+export type { ServerLogger } from '../logger.js'
 
-/** The structured logger the server reports to (pino's shape). */
-export interface ServerLogger {
-  info(object: object, message?: string): void
-  warn(object: object, message?: string): void
-  error(object: object, message?: string): void
-}
-
-const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} }
-
-export interface LoggingServerOptions extends CaptureOptions {
+export interface LoggingServerOptions extends CaptureOptions, BatchOptions {
   /** When requests are answered: 'immediate', 'spool' or 's3'. Default: 'immediate'. */
   ack?: AckMode
   /** Spool directory (ack 'spool'); segments left there by a dead process are delivered at start. Default: './spool'. */
@@ -73,16 +66,6 @@ export interface LoggingServerOptions extends CaptureOptions {
   directory?: string
   /** S3 bucket (and endpoint, region, credentials) for batches. Default: none. */
   s3?: S3Location
-  /** Folder in front of every key, e.g. `logs/web`. Default: none. */
-  keyPrefix?: string
-  /** Seal a batch this many seconds after its first event. Default: 10. */
-  batchSeconds?: number
-  /** Seal a batch once its raw events reach this many bytes. Default: 16 MiB. */
-  maxBatchBytes?: number
-  /** gzip level 1-9. Default: 3. */
-  gzipLevel?: number
-  /** Standalone: request bodies are not read while more raw bytes than this wait for zlib. Default: 8 MiB. */
-  compressionBacklogBytes?: number
   /** Status of the answer to a logged request (standalone). Default: 200. */
   responseStatus?: number
   /** CORS for standalone answers; false sends no CORS headers. Default: reflect the Origin. */
@@ -101,6 +84,8 @@ export interface LoggingServerOptions extends CaptureOptions {
   unsentDirectory?: string
   /** Backoff between attempts to store a batch. Default: 200 ms doubling to 30 s, full jitter. */
   retryPolicy?: Partial<RetryPolicy>
+  /** listen(): check the sink first (a write-and-delete probe, HeadBucket) and refuse to start with SinkUnusableError. Default: true. */
+  checkSinkAtStart?: boolean
   /** Structured logger (pino or alike). Default: silent. */
   logger?: ServerLogger
   /** Names this process in every key. Default: 8 random base58 characters. */
@@ -116,12 +101,6 @@ export interface LoggingServerEvents {
   batchStored: [UploadReport]
   /** An attempt to store a batch failed; it will be retried. */
   batchFailed: [{ batch: SealedBatch; error: Error; attempt: number; retryInMs: number }]
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
 }
 
 function chooseSink(options: LoggingServerOptions): Sink {
@@ -156,7 +135,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     maxBacklogBytes: number
     retryAfterSeconds: number
   }
+  private readonly checkSinkAtStart: boolean
+  private readonly discards = new Set<Promise<void>>()
   private server: Server | undefined
+  /** Open connections of the standalone server, and those whose request waits for durability to be answered. */
+  private readonly sockets = new Set<Socket>()
+  private readonly awaitingAnswer = new Set<Socket>()
   private closing: Promise<void> | undefined
   /** Set when close() seals the last batch: nothing may be logged after it. */
   private finalSeal = false
@@ -181,6 +165,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     }
     this.ack = options.ack ?? DEFAULT_ACK_MODE
     if (!ACK_MODES.includes(this.ack)) throw new InvalidOptionError('ack', `must be one of ${ACK_MODES.join(', ')}, got ${String(this.ack)}`)
+    this.checkSinkAtStart = options.checkSinkAtStart ?? true
     this.serverToken = options.serverToken ?? randomToken()
     this.logger = options.logger ?? silentLogger
     this.sink = chooseSink(options)
@@ -193,7 +178,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
           { key: batch.key, bytes: batch.body.byteLength, rawBytes: batch.rawBytes, events: batch.events, attempts: report.attempts, ms: report.durationMs },
           'batch stored',
         )
-        void batch.segment?.discard()
+        // Deleting the durable copy (spool segment, unsent file); close() waits for it.
+        const discarding = batch.segment?.discard()
+        if (discarding) {
+          this.discards.add(discarding)
+          void discarding.finally(() => this.discards.delete(discarding))
+        }
         this.emit('batchStored', report)
       },
       onAttemptFailed: (batch, error, attempt, retryInMs) => {
@@ -207,13 +197,10 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
             onError: (err, path) => this.logger.error({ err, path }, 'spool write failed: answering 503 until the spool works again'),
           })
         : undefined
+    const { keyPrefix, batchSeconds, maxBatchBytes, gzipLevel, compressionBacklogBytes } = options
     this.writer = new BatchWriter({
       serverToken: this.serverToken,
-      keyPrefix: options.keyPrefix,
-      batchSeconds: options.batchSeconds,
-      maxBatchBytes: options.maxBatchBytes,
-      gzipLevel: options.gzipLevel,
-      compressionBacklogBytes: options.compressionBacklogBytes,
+      ...{ keyPrefix, batchSeconds, maxBatchBytes, gzipLevel, compressionBacklogBytes },
       ...(this.spool ? { journal: this.spool } : {}),
       onJournalError: (err) => this.logger.error({ err }, 'batch journal failed: requests waiting for durability get 503'),
       onSealed: (batch) => this.uploader.enqueue(batch),
@@ -222,65 +209,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     this.capture = new RequestCapture(options, this.writer, (outcome, bytes) => {
       if (this.listenerCount('request') > 0) this.emit('request', { outcome, bytes })
     })
-    this.recovered = this.recoverLeftovers().catch((err) => this.logger.error({ err }, 'could not recover batches left by an earlier process'))
+    this.recovered = recoverLeftovers(this.leftovers).catch((err) => this.logger.error({ err }, 'could not recover batches left by an earlier process'))
   }
 
-  /**
-   * Queues what an earlier process left behind: spool segments (ack=spool)
-   * and batches written to the unsent directory at a failed shutdown. Both
-   * are stored under their original keys, so a batch stored twice (a crash
-   * between the store and the delete) overwrites itself instead of doubling.
-   */
-  private async recoverLeftovers(): Promise<void> {
-    // Each source on its own: one that fails must not keep the other from being delivered.
-    const spool = this.spool
-    if (spool) {
-      await this.recoverSpool(spool).catch((err) => this.logger.error({ err, directory: spool.directory }, 'could not recover the spool'))
-    }
-    await this.recoverUnsent().catch((err) => this.logger.error({ err, directory: this.settings.unsentDirectory }, 'could not recover unsent batches'))
-  }
-
-  private async recoverSpool(spool: Spool): Promise<void> {
-    for (const segment of await spool.recover()) {
-      const parts = parseObjectKey(segment.key)!
-      this.logger.warn({ key: segment.key, events: segment.events, tornBytes: segment.tornBytes }, 'recovered a spool segment left by an earlier process')
-      if (segment.events === 0) {
-        await segment.discard()
-        continue
-      }
-      this.enqueueRecovered(segment.key, parts.startTime, parts.batchNumber, await gzipAsync(segment.frames), segment.events, segment.frames.byteLength, {
-        segment: { failed: false, discard: segment.discard },
-        keptAt: spool.directory,
-      })
-    }
-  }
-
-  private async recoverUnsent(): Promise<void> {
-    const unsent = new DirectorySink(this.settings.unsentDirectory)
-    for (const key of await unsent.keys()) {
-      const parts = parseObjectKey(key)
-      if (!parts) continue
-      this.logger.warn({ key, directory: unsent.directory }, 'recovered a batch left unsent by an earlier shutdown')
-      this.enqueueRecovered(key, parts.startTime, parts.batchNumber, await unsent.get(key), 0, 0, {
-        segment: { failed: false, discard: () => unsent.delete(key).catch(() => {}) },
-        keptAt: unsent.directory,
-      })
-    }
-  }
-
-  private enqueueRecovered(
-    key: string,
-    startTime: number,
-    batchNumber: number,
-    body: Buffer,
-    events: number,
-    rawBytes: number,
-    copy: Required<Pick<SealedBatch, 'segment' | 'keptAt'>>,
-  ): void {
-    let settle!: (error?: Error) => void
-    const stored = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
-    stored.catch(() => {})
-    this.uploader.enqueue({ key, body, batchNumber, startTime, events, rawBytes, stored, settle, ...copy })
+  /** What the recovery and the saving of left-over batches work on (src/spool/leftovers.ts). */
+  private get leftovers(): LeftoverPlaces {
+    return { spool: this.spool, unsentDirectory: this.settings.unsentDirectory, uploader: this.uploader, sinkDescription: this.sink.description, logger: this.logger }
   }
 
   /** Why new requests are refused right now, if they are. */
@@ -345,11 +279,20 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       recorded.end(RequestOutcome.complete)
       const origin = recorded.head.origin
       if (this.ack === 'immediate') return this.answer(req, res, origin)
+      // Spared when close() cuts connections at its deadline: this one gets an answer (503 if need be).
+      const socket = req.socket
+      this.awaitingAnswer.add(socket)
       const durable = recorded.batches.map((batch) => (this.ack === 'spool' ? batch.commit() : batch.stored))
-      Promise.all(durable).then(
-        () => this.answer(req, res, origin),
-        (err: Error) => this.reject(res, origin, 503, `not persisted: ${err.message}`),
-      )
+      Promise.all(durable)
+        .then(
+          () => this.answer(req, res, origin),
+          (err: Error) => {
+            // After the last seal nothing more can be written (ack=s3 at shutdown: the batch is saved as is).
+            if (!this.finalSeal) recorded.retract()
+            this.reject(res, origin, 503, `not persisted: ${err.message}`)
+          },
+        )
+        .finally(() => this.awaitingAnswer.delete(socket))
     })
     // 'close' without 'end': the client went away mid-request. (No 'error' listener is
     // needed: node emits an aborted request's error only to existing listeners.)
@@ -381,15 +324,28 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   async listen(port: number, host?: string | (() => void), callback?: () => void): Promise<AddressInfo> {
     if (typeof host === 'function') [callback, host] = [host, undefined]
     if (this.closing) throw new ClosedError('LoggingServer')
+    // A sink that cannot store is found now, not at the first batch while clients already got 200.
+    if (this.checkSinkAtStart) await this.sink.check?.()
     await this.recovered
+    const { requestTimeoutMs, headersTimeoutMs } = this.settings
     const server = (this.server = createServer(
       {
-        requestTimeout: this.settings.requestTimeoutMs,
-        headersTimeout: this.settings.headersTimeoutMs,
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: headersTimeoutMs,
         keepAliveTimeout: this.settings.keepAliveTimeoutMs,
+        // Node checks both timeouts every 30 s by default, which let a slow client stay ~29 s
+        // past a 10 s limit: check often enough that each limit holds within a quarter of itself.
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(requestTimeoutMs, headersTimeoutMs) / 4))),
       },
       this.handleRequest,
     ))
+    // A client that half-closes after sending a whole request still gets its answer (ack=spool|s3
+    // answer later); by default node would abort the request and end the socket unanswered.
+    ;(server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
     return new Promise((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => {
@@ -432,22 +388,27 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     const sealed = this.writer.seal()
     if (cut > 0) this.logger.warn({ requests: cut }, 'requests still in flight at the close deadline were logged as aborted')
     await sealed
-    await listenerClosed
     try {
       await this.uploader.drain(deadline)
     } catch (err) {
       if (!(err instanceof UnsentBatchesError)) throw err
       this.uploader.stop()
-      await this.saveUnsent(this.uploader.pending())
+      // Settles the batches: clients waiting on them (ack=s3) are answered 503 before their connections go.
+      await saveUnsent(this.leftovers, this.uploader.pending())
     } finally {
+      await Promise.all(this.discards)
       await this.sink.close?.()
+      await this.closeConnections(listenerClosed)
     }
   }
 
   private stopListening(server: Server, deadline: number): Promise<void> {
     return new Promise((resolve) => {
-      // In-flight requests get until the deadline; then their connections are cut (logged as aborted).
-      const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()))
+      // In-flight requests get until the deadline; then their connections are cut (logged as aborted),
+      // except those whose whole request waits for its answer: shutDown() answers them first.
+      const cut = setTimeout(() => {
+        for (const socket of this.sockets) if (!this.awaitingAnswer.has(socket)) socket.destroy()
+      }, Math.max(0, deadline - Date.now()))
       server.close(() => {
         clearTimeout(cut)
         resolve()
@@ -456,37 +417,17 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     })
   }
 
-  private async saveUnsent(batches: SealedBatch[]): Promise<never> {
-    const fallback = new DirectorySink(this.settings.unsentDirectory)
-    const keys = batches.map((batch) => batch.key)
-    const failed: string[] = []
-    // Batches that already have a durable copy (a whole spool segment, a file in the unsent directory) stay there.
-    const kept = new Map<string, number>()
-    for (const batch of batches) {
-      const keptAt = batch.keptAt ?? (batch.segment && !batch.segment.failed ? this.spool?.directory : undefined)
-      if (keptAt !== undefined) {
-        kept.set(keptAt, (kept.get(keptAt) ?? 0) + 1)
-        continue
-      }
-      try {
-        await fallback.put(batch.key, batch.body)
-      } catch (err) {
-        failed.push(batch.key)
-        this.logger.error({ key: batch.key, err }, 'could not save unsent batch locally either')
-      }
-    }
-    const keptCount = [...kept.values()].reduce((sum, n) => sum + n, 0)
-    const saved = keys.length - failed.length - keptCount
-    const message =
-      `${keys.length} batch(es) not stored in ${this.sink.description} before the close deadline; ` +
-      [...kept].map(([directory, n]) => `${n} left in ${directory === this.spool?.directory ? 'the spool ' : ''}${directory}, `).join('') +
-      `${saved} saved under ${fallback.directory}` +
-      (failed.length ? `, ${failed.length} LOST: ${failed.join(', ')}` : '') +
-      '; they are delivered at the next start'
-    this.logger.error({ keys, unsentDirectory: fallback.directory, lost: failed }, message)
-    const error = new UnsentBatchesError(keys, message)
-    for (const batch of batches) batch.settle(error)
-    throw error
+  /** After the last answers are written: idle connections close now, the rest after a short grace. */
+  private async closeConnections(listenerClosed: Promise<void>): Promise<void> {
+    const server = this.server
+    if (!server) return
+    await new Promise((resolve) => setImmediate(resolve))
+    server.closeIdleConnections()
+    let grace: NodeJS.Timeout | undefined
+    await Promise.race([listenerClosed, new Promise((resolve) => (grace = setTimeout(resolve, CONNECTION_GRACE_MS)))])
+    clearTimeout(grace)
+    server.closeAllConnections()
+    await listenerClosed
   }
 
   private rejectTooLarge(recorded: RecordedRequest<OpenBatch>, res: ServerResponse): void {

@@ -18,6 +18,7 @@ import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { rebindingProblem } from './request-guard.js'
 import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
+import { analyticsEventServerRoutes } from './analytics-routes.js'
 import type { ServerLogger } from './logging-server.js'
 
 export type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
@@ -26,7 +27,7 @@ export type { EventServerContext, EventServerLimits, EventServerRoutes } from '.
  * The routes every EventServer has, in registration order. A feature adds
  * its routes with one line here (or per server with `options.routes`).
  */
-export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes]
+export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes, analyticsEventServerRoutes]
 
 export const DEFAULT_EVENT_SERVER_PORT = 8090
 export const DEFAULT_EVENT_SERVER_HOST = '127.0.0.1'

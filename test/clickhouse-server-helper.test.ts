@@ -5,6 +5,7 @@ import t from 'tap'
 import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { clickhouseMissing, clickhouseSkip, ping, startClickHouse } from './helpers/clickhouse-server.js'
+import { spawnNode } from './helpers/spawn.js'
 
 const skip = clickhouseSkip()
 const missing = clickhouseMissing()
@@ -56,5 +57,17 @@ if (skip) {
     t.notOk(isRunning(server.pid), 'process gone')
     t.notOk(existsSync(server.dir), 'folder gone')
     t.equal(await ping(server.url), undefined, 'nothing answers on its port')
+  })
+
+  t.test('a test process killed with -9 leaves no server and no folder behind', async (t) => {
+    // The child runs the TypeScript helper through the loader tap itself uses.
+    const loader = new URL('../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url).href
+    const child = spawnNode(t, [`--import=${loader}`, new URL('./helpers/clickhouse-orphan-child.ts', import.meta.url).pathname])
+    const { pid, dir } = await child.waitForJson<{ pid: number; dir: string }>((line) => 'pid' in line)
+    t.ok(isRunning(pid), 'the server runs')
+    await child.stop('SIGKILL')
+    for (let waited = 0; (isRunning(pid) || existsSync(dir)) && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100))
+    t.notOk(isRunning(pid), 'the orphaned server was killed')
+    t.notOk(existsSync(dir), 'its folder was removed')
   })
 }

@@ -3,10 +3,16 @@
 // through the Distributed table, then scale-out seen from each shard.
 import t, { type Test } from 'tap'
 import { createClient } from '@clickhouse/client'
+import { request } from 'undici'
 import { ClickHouseEventStore } from '../src/store/clickhouse/clickhouse-store.js'
 import type { EventRecord } from '../src/model/event-record.js'
 import { clickhouseMissing, clickhouseSkip, startClickHouseCluster, type ClickHouseCluster } from './helpers/clickhouse-server.js'
 import { counterKey, readAll, sampleEvent, storeConformance } from './helpers/store-conformance.js'
+import { spawnNode } from './helpers/spawn.js'
+import { writeTailBacklog } from './helpers/tail-backlog.js'
+import { tempDir } from './helpers/temp.js'
+
+const BIN = new URL('../bin/logging-system.js', import.meta.url).pathname
 
 const skip = clickhouseSkip()
 const missing = clickhouseMissing()
@@ -85,6 +91,38 @@ if (skip) {
       t.equal(row!.n, 1000, 'SQL over events sees the whole cluster')
     }
     t.same(await other.write({ events: events.slice(0, 10) }), { stored: 0, duplicates: 10 }, 'duplicates found across shards')
+  })
+
+  t.test('logging-system events on the cluster: tailed and posted events spread over both shards and come back whole', async (t) => {
+    const { name, nodes } = await cluster()
+    const database = freshDatabase()
+    const dir = tempDir(t)
+    const tailed = writeTailBacklog(dir, { serverToken: 'ShardsAA', batches: 5, perBatch: 10, startTime: Date.UTC(2026, 10, 25, 12), bucket: 'tailed' })
+    // The URL says it all: database, cluster and the nodes to create tables on.
+    const clickhouse = `${nodes[0]!.url}/${database}?cluster=${name}&nodes=${nodes.map((node) => node.url).join(',')}`
+    const child = spawnNode(t, [BIN, 'events', '--port', '0', '--host', '127.0.0.1', '--clickhouse', clickhouse, '--tail-dir', dir, '--tail-interval-seconds', '0.05'])
+    const { url } = await child.waitForJson<{ url: string }>((line) => line.msg === 'EventServer listening')
+    const get = async (path: string): Promise<any> => (await (await request(`${url}${path}`)).body.json())
+
+    for (let b = 0; b < 20; b++) {
+      // Written by hand: JSON.stringify would print 1.0 as 1.
+      const events = Array.from({ length: 5 }, (_, i) => `{"key":["user",${b},${i}],"type":"posted","value":{"b":${b},"i":${i},"exact":1.0},"clientTime":${1_000 + i}}`)
+      const answer = await request(`${url}/api/post-events?bucket=posted-${b}`, { method: 'POST', body: `{"events":[${events.join(',')}]}`, headers: { 'content-type': 'application/json' } })
+      t.same({ status: answer.statusCode, body: await answer.body.json() }, { status: 200, body: { stored: 5, duplicates: 0 } }, `bucket posted-${b}`)
+    }
+    const tailedCount = async () => ((await get('/buckets.json')).buckets as Array<{ bucket: string; count: number }>).find((b) => b.bucket === 'tailed')?.count ?? 0
+    while ((await tailedCount()) < tailed.length) await new Promise((resolve) => setTimeout(resolve, 50))
+
+    const read = (await get('/events.json?bucket=tailed&limit=1000')).events as Array<{ key: string }>
+    t.same(read.map((e) => e.key).sort(), [...tailed].sort(), 'every tailed event once, including the requests split across batches')
+    const posted = await request(`${url}/events.json?bucket=posted-7`)
+    t.match(await posted.body.text(), /^\{"events":\[\{"key":\["user",7,0\],"type":"posted","value":\{"b":7,"i":0,"exact":1\.0\}/, 'exact value text, list keys')
+
+    const shards = await rowsPerShard(t, database)
+    const total = (rows: Array<{ n: number }>) => rows.reduce((sum, row) => sum + row.n, 0)
+    t.ok(shards.every((rows) => total(rows) > 0), `rows on both shards: ${shards.map(total).join(' + ')}`)
+    t.equal(total(shards[0]!) + total(shards[1]!), 100 + tailed.length, 'every event on exactly one shard')
+    t.equal(await child.stop('SIGTERM'), 0)
   })
 
   t.test('a database made for one server is not opened as a cluster, nor back', async (t) => {

@@ -227,9 +227,10 @@ function spawnServer(dir: string): ServerProcess {
   const child = spawn(CLICKHOUSE_SERVER_PATH, [`--config-file=${join(dir, 'config.xml')}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   // A server left running must not keep the test process alive; the exit hook kills it.
+  const pipes = [child.stdout, child.stderr] as unknown as Array<{ ref(): void; unref(): void }>
   child.unref()
-  ;(child.stdout as unknown as { unref(): void }).unref()
-  ;(child.stderr as unknown as { unref(): void }).unref()
+  for (const pipe of pipes) pipe.unref()
+  watchParent(child.pid, dir)
   let output = ''
   child.stdout!.on('data', (data: Buffer) => (output += data))
   child.stderr!.on('data', (data: Buffer) => (output += data))
@@ -250,6 +251,9 @@ function spawnServer(dir: string): ServerProcess {
     stop: () =>
       (stopped ??= (async () => {
         if (spawnError) return
+        // Keep this process alive until the server has exited (a teardown awaits it).
+        child.ref()
+        for (const pipe of pipes) pipe.ref()
         if (!hasExited()) {
           child.kill('SIGTERM')
           const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
@@ -260,6 +264,20 @@ function spawnServer(dir: string): ServerProcess {
         }
       })()),
   }
+}
+
+/**
+ * A watchdog (a detached shell) that kills the server and removes its folder
+ * if this process dies without closing it: kill -9 or a runner's timeout
+ * skip every exit hook. It ends by itself when the server does.
+ */
+function watchParent(serverPid: number | undefined, dir: string): void {
+  if (serverPid === undefined) return
+  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${serverPid} 2>/dev/null; do sleep 1; done
+if ! kill -0 ${process.pid} 2>/dev/null; then kill -KILL ${serverPid} 2>/dev/null; sleep 1; rm -rf '${dir}'; fi`
+  const watchdog = spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' })
+  watchdog.on('error', () => {})
+  watchdog.unref()
 }
 
 /**

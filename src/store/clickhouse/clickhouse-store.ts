@@ -42,9 +42,11 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000
 export interface ClickHouseEventStoreOptions {
   /**
    * The HTTP interface of the server (or, in a cluster, the node this store
-   * talks to). A path names the database and user:password@ the credentials,
-   * e.g. `http://ingest:secret@10.0.0.5:8123/events`, unless the options
-   * below say otherwise. Default `http://127.0.0.1:8123`.
+   * talks to). A path names the database, user:password@ the credentials,
+   * and `?cluster=NAME&nodes=URL,URL` the cluster, e.g.
+   * `http://ingest:secret@10.0.0.5:8123/events?cluster=events_cluster`,
+   * unless the options below say otherwise (so `--clickhouse URL` can say
+   * all of it). Default `http://127.0.0.1:8123`.
    */
   url?: string
   /** Created when missing. Default: the URL's path, else `logging_system`. */
@@ -55,13 +57,15 @@ export interface ClickHouseEventStoreOptions {
   password?: string
   /**
    * A cluster name from the servers' remote_servers: events go into a
-   * Distributed table sharded by bucket. Default: none (one server).
+   * Distributed table sharded by bucket. Default: the URL's `cluster`, else
+   * none (one server).
    */
   cluster?: string
   /**
    * The HTTP URLs of the cluster's nodes, for creating `events_local` on each
-   * (ON CLUSTER needs ZooKeeper, so DDL runs node by node). Default: just
-   * `url`; then the other nodes must already have the tables, which open() checks.
+   * (ON CLUSTER needs ZooKeeper, so DDL runs node by node). Default: the
+   * URL's `nodes`, else just `url`; then the other nodes must already have
+   * the tables, which open() checks.
    */
   clusterNodes?: readonly string[]
   /** Events per read round trip. Default 5,000. */
@@ -109,11 +113,13 @@ export class ClickHouseEventStore implements EventStore {
     this.database = checkIdentifier('database', options.database ?? url.database ?? DEFAULT_CLICKHOUSE_DATABASE)
     this.username = options.username ?? url.username ?? 'default'
     this.password = options.password ?? url.password ?? ''
-    this.cluster = options.cluster === undefined ? undefined : checkIdentifier('cluster', options.cluster)
-    if (options.clusterNodes !== undefined) {
+    const cluster = options.cluster ?? url.cluster
+    this.cluster = cluster === undefined ? undefined : checkIdentifier('cluster', cluster)
+    const clusterNodes = options.clusterNodes ?? url.clusterNodes
+    if (clusterNodes !== undefined) {
       if (this.cluster === undefined) throw new InvalidOptionError('clusterNodes', 'needs the cluster option')
-      if (!Array.isArray(options.clusterNodes)) throw new InvalidOptionError('clusterNodes', 'must be a list of URLs')
-      this.clusterNodes = options.clusterNodes.map((node) => parseServerUrl('clusterNodes', node).origin)
+      if (!Array.isArray(clusterNodes)) throw new InvalidOptionError('clusterNodes', 'must be a list of URLs')
+      this.clusterNodes = clusterNodes.map((node) => parseServerUrl('clusterNodes', node).origin)
     }
     this.pageSize = options.readPageSize ?? DEFAULT_READ_PAGE_SIZE
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new InvalidOptionError('readPageSize', 'must be an integer ≥ 1')
@@ -543,8 +549,20 @@ function firstOfEachKey(events: readonly EventRecord[]): EventRecord[] {
   return unique
 }
 
-/** An http(s) URL split into the server's origin and what its path and userinfo say. */
-function parseServerUrl(option: string, url: string): { origin: string; database?: string; username?: string; password?: string } {
+/** URL query parameters the store reads; any other is refused (a typo must not go unnoticed). */
+const URL_PARAMETERS = ['cluster', 'nodes']
+
+interface ServerUrl {
+  origin: string
+  database?: string
+  username?: string
+  password?: string
+  cluster?: string
+  clusterNodes?: string[]
+}
+
+/** An http(s) URL split into the server's origin and what its path, userinfo and query say. */
+function parseServerUrl(option: string, url: string): ServerUrl {
   let parsed: URL
   try {
     parsed = new URL(url)
@@ -552,12 +570,19 @@ function parseServerUrl(option: string, url: string): { origin: string; database
     throw new InvalidOptionError(option, `must be an http:// or https:// URL, got ${JSON.stringify(url)}`)
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new InvalidOptionError(option, `must be an http:// or https:// URL, got ${JSON.stringify(url)}`)
+  for (const name of parsed.searchParams.keys()) {
+    if (!URL_PARAMETERS.includes(name)) throw new InvalidOptionError(option, `unknown URL parameter ${JSON.stringify(name)} (known: ${URL_PARAMETERS.join(', ')})`)
+  }
   const path = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, '')
+  const cluster = parsed.searchParams.get('cluster')
+  const nodes = parsed.searchParams.get('nodes')
   return {
     origin: parsed.origin,
     ...(path === '' ? {} : { database: path }),
     ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
     ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(cluster === null ? {} : { cluster }),
+    ...(nodes === null ? {} : { clusterNodes: nodes.split(',').filter((node) => node !== '') }),
   }
 }
 

@@ -166,3 +166,8 @@ export { type IngestObserver, type IngestOrigin, type TailProblem, type TailedBa
 export { createEventServerMetrics, type EventServerMetrics } from './ops/event-server-metrics.js'
 export { createAdminEndpoints, type Readiness, type MetricsSource } from './ops/admin-server.js'
 export { openEventStore, type OpenEventStoreOptions } from './store/open-store.js'
+
+// Guards for servers on a developer's machine (DNS rebinding, cross-site writes), for any server of this package.
+export { rebindingProblem, crossSiteProblem, isLoopbackAddress } from './servers/request-guard.js'
+export { runLoggingService, SERVE_EXIT, type LoggingServiceOptions } from './ops/logging-service.js'
+export { runReplay, REPLAY_EXIT, type ReplayOptions } from './replay/run-replay.js'

@@ -173,3 +173,8 @@ export { EventAnalytics, type EventAnalyticsOptions, type StatsResult, type Dail
 export { FunnelCounter, type FunnelResult, type FunnelStep, type OrderedEvent } from './analytics/funnel.js'
 export { type EventFilter, type Granularity, GRANULARITIES, DEFAULT_ANALYTICS_BUCKET, MAX_PAGE_LIMIT } from './analytics/analytics-params.js'
 export { decodeApiEvent, encodeApiEventBody, apiEventKey, apiEventsRequestDecoder, API_EVENTS_SOURCE, type ApiEventContext } from './decoders/api-events.js'
+
+// Guards for servers on a developer's machine (DNS rebinding, cross-site writes), for any server of this package.
+export { rebindingProblem, crossSiteProblem, isLoopbackAddress } from './servers/request-guard.js'
+export { runLoggingService, SERVE_EXIT, type LoggingServiceOptions } from './ops/logging-service.js'
+export { runReplay, REPLAY_EXIT, type ReplayOptions } from './replay/run-replay.js'

@@ -8,6 +8,7 @@
  * paths decode every vector and random batches to the same events;
  * bench/replay-decode.js measures the gain.
  */
+import { msgpackUintWidth, readUintBytes } from '../msgpack-uint.js'
 import { OUTCOME_NAMES, REQ_DATA_EVENT, REQ_END_EVENT, type HttpEvent, type RequestOutcome } from './http-events.js'
 
 /** Reader state over one event's bytes; `pos` moves forward, -1 marks "not the fast shape". */
@@ -26,19 +27,16 @@ class Cursor {
     const p = this.pos
     if (p >= this.end) return -1
     const first = bytes[p]!
-    if (first <= 0x7f) {
+    const width = msgpackUintWidth(first)
+    if (width === 0) {
       this.pos = p + 1
       return first
     }
-    const width = first === 0xcc ? 1 : first === 0xcd ? 2 : first === 0xce ? 4 : first === 0xcf ? 8 : 0
-    if (width === 0 || p + 1 + width > this.end) return -1
+    if (width < 0 || p + 1 + width > this.end) return -1
+    // Past Number.MAX_SAFE_INTEGER: not the usual shape (the general decoder words it).
+    if (width === 8 && bytes.readUInt32BE(p + 1) > 0x1fffff) return -1
     this.pos = p + 1 + width
-    if (width === 1) return bytes[p + 1]!
-    if (width === 2) return bytes.readUInt16BE(p + 1)
-    if (width === 4) return bytes.readUInt32BE(p + 1)
-    const high = bytes.readUInt32BE(p + 1)
-    if (high > 0x1fffff) return -1 // past Number.MAX_SAFE_INTEGER
-    return high * 0x100000000 + bytes.readUInt32BE(p + 5)
+    return readUintBytes(bytes, p + 1, width)
   }
 
   /** Length of a str at the cursor (the cursor moves past its header), or -1. */

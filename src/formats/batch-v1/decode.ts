@@ -8,6 +8,7 @@
 import { Decoder } from '@msgpack/msgpack'
 import { BatchDecodeError } from '../../errors.js'
 import { decodeEventFast } from './decode-fast.js'
+import { msgpackUintWidth, readUintBytes } from '../msgpack-uint.js'
 import {
   Field,
   OUTCOME_NAMES,
@@ -67,16 +68,13 @@ Object.defineProperty(BatchEventDecoder.prototype, 'decodeUtf8String', {
  */
 export function readLengthPrefix(bytes: Buffer, offset: number): [number, number] {
   const first = bytes[offset]!
-  if (first <= 0x7f) return [first, 1]
-  const width = first === 0xcc ? 1 : first === 0xcd ? 2 : first === 0xce ? 4 : first === 0xcf ? 8 : 0
-  if (width === 0) {
+  const width = msgpackUintWidth(first)
+  if (width === 0) return [first, 1]
+  if (width < 0) {
     throw new BatchDecodeError(offset, `length prefix is not a msgpack unsigned integer (first byte 0x${first.toString(16).padStart(2, '0')})`)
   }
   if (offset + 1 + width > bytes.byteLength) throw new BatchDecodeError(offset, 'truncated length prefix')
-  const at = offset + 1
-  const value =
-    width === 1 ? bytes[at]! : width === 2 ? bytes.readUInt16BE(at) : width === 4 ? bytes.readUInt32BE(at) : Number(bytes.readBigUInt64BE(at))
-  return [value, 1 + width]
+  return [readUintBytes(bytes, offset + 1, width), 1 + width]
 }
 
 function field(map: Record<string, unknown>, key: number): unknown {

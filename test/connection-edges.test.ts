@@ -63,7 +63,13 @@ t.test('ack=s3, sink down: SIGTERM (close) answers the waiting clients 503 after
     t.match(await answer, /^HTTP\/1\.1 503 /, `client ${i} gets 503, not an empty reply`)
   }
   const { requests } = await readLoggedRequests(unsentDirectory)
-  t.equal(requests.length, 3, 'the batch holding them is saved in the unsent directory')
+  t.equal(requests.filter((r) => r.outcomeName === 'complete').length, 3, 'the batch holding them is saved in the unsent directory')
+  // They were answered 503: a replay of the unsent batches must not deliver them.
+  const reader = new BatchReader({ source: new DirectorySource(unsentDirectory) })
+  const replayed: string[] = []
+  for await (const logged of reader.requests()) replayed.push(logged.body.toString())
+  t.same(replayed, [], 'replay skips the requests answered 503')
+  t.same(reader.report.notComplete, { unavailable: 3 })
 })
 
 t.test('slow clients are cut at the configured headers and request timeouts, not at node’s 30 s check', async (t) => {

@@ -137,6 +137,8 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   }
   private readonly checkSinkAtStart: boolean
   private readonly discards = new Set<Promise<void>>()
+  /** ack=s3 requests answered 503 after the last seal (shutdown): retracted in one more batch. */
+  private readonly retractAtClose: RecordedRequest<OpenBatch>[] = []
   private server: Server | undefined
   /** Open connections of the standalone server, and those whose request waits for durability to be answered. */
   private readonly sockets = new Set<Socket>()
@@ -287,8 +289,9 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
         .then(
           () => this.answer(req, res, origin),
           (err: Error) => {
-            // After the last seal nothing more can be written (ack=s3 at shutdown: the batch is saved as is).
+            // After the last seal, the retraction goes into one more batch written at the end of close().
             if (!this.finalSeal) recorded.retract()
+            else this.retractAtClose.push(recorded)
             this.reject(res, origin, 503, `not persisted: ${err.message}`)
           },
         )
@@ -393,12 +396,37 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     } catch (err) {
       if (!(err instanceof UnsentBatchesError)) throw err
       this.uploader.stop()
-      // Settles the batches: clients waiting on them (ack=s3) are answered 503 before their connections go.
-      await saveUnsent(this.leftovers, this.uploader.pending())
+      const unsent = this.uploader.pending()
+      try {
+        // Settles the batches: clients waiting on them (ack=s3) are answered 503 before their connections go.
+        await saveUnsent(this.leftovers, unsent)
+      } finally {
+        await this.saveRetractions(new Set(unsent.map((batch) => batch.key)))
+      }
     } finally {
       await Promise.all(this.discards)
       await this.sink.close?.()
       await this.closeConnections(listenerClosed)
+    }
+  }
+
+  /**
+   * ack=s3 requests answered 503 at close sit in the unsent batches as complete: their
+   * retractions (formats/batch-v1.md §3.3) go into one more batch of this server, saved beside
+   * them, so a replay of the unsent batches does not deliver what the clients were told failed.
+   */
+  private async saveRetractions(alreadySaved: Set<string>): Promise<void> {
+    // The 503 answers run on the batches' settle: let them run first.
+    await new Promise((resolve) => setImmediate(resolve))
+    const retracted = this.retractAtClose.splice(0)
+    if (retracted.length === 0) return
+    for (const recorded of retracted) recorded.retract()
+    await this.writer.seal()
+    for (const batch of this.uploader.pending().filter((batch) => !alreadySaved.has(batch.key))) {
+      await new DirectorySink(this.settings.unsentDirectory)
+        .put(batch.key, batch.body)
+        .then(() => this.logger.warn({ key: batch.key, requests: retracted.length }, 'saved the retractions of requests answered 503 at close beside the unsent batches'))
+        .catch((err) => this.logger.error({ key: batch.key, err }, 'could not save the retractions of requests answered 503 at close'))
     }
   }
 

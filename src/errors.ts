@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'LS_SEND_FAILED'
   | 'LS_BATCH_READ'
   | 'LS_REPLAY_SEND'
+  | 'LS_CLIENT_REQUEST'
+  | 'LS_WRITE_KEY'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -186,5 +188,36 @@ export class ReplaySendError extends LoggingSystemError {
     this.request = request
     this.status = details.status
     this.attempts = details.attempts
+  }
+}
+
+/**
+ * A request in an analytics client's wire format (Segment, PostHog, Mixpanel,
+ * Grouparoo) that gives no events: malformed body, missing field, over a size
+ * limit. `statusCode` is the HTTP status it is answered with; nothing of the
+ * request is stored.
+ */
+export class ClientRequestError extends LoggingSystemError {
+  readonly statusCode: number
+  /** The decoder that refused it, e.g. `segment`. */
+  readonly format: string
+
+  constructor(format: string, statusCode: number, message: string, options?: { cause?: unknown }) {
+    super('LS_CLIENT_REQUEST', message, options)
+    this.name = 'ClientRequestError'
+    this.format = format
+    this.statusCode = statusCode
+  }
+}
+
+/** A request without a write key, or with one that is unknown or revoked: answered 401, stored as a reject on the logged path. */
+export class WriteKeyError extends LoggingSystemError {
+  readonly statusCode = 401
+  readonly reason: 'missing' | 'unknown' | 'revoked'
+
+  constructor(reason: 'missing' | 'unknown' | 'revoked', message: string) {
+    super('LS_WRITE_KEY', message)
+    this.name = 'WriteKeyError'
+    this.reason = reason
   }
 }

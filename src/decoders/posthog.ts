@@ -40,7 +40,9 @@ function payloadText(request: ClientRequest, url: URL): string {
   const compression = url.searchParams.get('compression') ?? ''
   if (compression === 'lz64') fail('compression=lz64 is not supported (send gzip-js, base64 or plain JSON)', 415)
   if (looksLikeJson(text)) return text
-  if (/^[A-Za-z0-9_]+=/.test(text.trimStart())) {
+  // A form: `name=value...`. Base64's `=` only pads its end, so `xyz=` and `xy==` stay base64.
+  const form = /^[A-Za-z0-9_]+=([^=])/.exec(text.trimStart())
+  if (form) {
     const fields = formFields(FORMAT, text.trim())
     if (fields.get('compression') === 'lz64') fail('compression=lz64 is not supported (send gzip-js, base64 or plain JSON)', 415)
     const data = fields.get('data')

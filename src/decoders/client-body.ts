@@ -8,16 +8,12 @@
 import { createHash } from 'node:crypto'
 import { gunzipSync } from 'node:zlib'
 import { ClientRequestError } from '../errors.js'
+import { checkKey, MAX_KEY_BYTES } from '../formats/keyjson.js'
 import type { ClientRequest } from './client-request.js'
 import { JsonDocument, JsonTextError } from './json-text.js'
 
 /** Largest body a client decoder reads after decompression: far above any client's batch limit. */
 export const MAX_DECODED_BODY_BYTES = 8 * 1024 * 1024
-
-/** Largest encoded key (formats/keyjson.md): a client id longer than this cannot be a key. */
-const MAX_KEY_BYTES = 4096
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 const GZIP_MAGIC_0 = 0x1f
 const GZIP_MAGIC_1 = 0x8b
@@ -155,13 +151,12 @@ export function idText(value: unknown): string | undefined {
 }
 
 /**
- * The text of a client id usable as a key: no U+0000, no lone surrogate, at
- * most MAX_KEY_BYTES. Throws 400 naming the field otherwise.
+ * The text of a client id usable as a key (formats/keyjson.md: no U+0000, no
+ * lone surrogate, at most MAX_KEY_BYTES encoded). Throws 400 naming the field otherwise.
  */
 export function clientIdKeyText(format: string, id: string, field: string): string {
-  if (id.includes('\u0000') || LONE_SURROGATE.test(id) || Buffer.byteLength(id) + 1 > MAX_KEY_BYTES) {
-    throw new ClientRequestError(format, 400, `${field} ${JSON.stringify(id.slice(0, 80))} cannot be an event key (U+0000, a lone surrogate, or over ${MAX_KEY_BYTES - 1} bytes)`)
-  }
+  const violation = checkKey(id) ?? (Buffer.byteLength(id) + 1 > MAX_KEY_BYTES ? { reason: `over ${MAX_KEY_BYTES - 1} bytes` } : undefined)
+  if (violation) throw new ClientRequestError(format, 400, `${field} ${JSON.stringify(id.slice(0, 80))} cannot be an event key: ${violation.reason}`)
   return id
 }
 

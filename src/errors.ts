@@ -21,6 +21,8 @@ export type ErrorCode =
   | 'LS_WRITE_KEY'
   | 'LS_KEY_INVALID'
   | 'LS_KEY_DECODE'
+  | 'LS_STORE_LOCKED'
+  | 'LS_STORE_UNAVAILABLE'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -251,5 +253,32 @@ export class KeyDecodeError extends LoggingSystemError {
     this.name = 'KeyDecodeError'
     this.offset = offset
     this.reason = reason
+  }
+}
+
+/**
+ * The event store's file is in use by another process (DuckDB allows one
+ * writer process per file), or by another open store in this process.
+ * `path` names the file.
+ */
+export class StoreLockedError extends LoggingSystemError {
+  readonly path: string
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_LOCKED', `event store ${path} is locked: ${message}`, options)
+    this.name = 'StoreLockedError'
+    this.path = path
+  }
+}
+
+/**
+ * The event store could not open or commit (disk full, unwritable, database
+ * error): nothing of the write was stored. The EventServer answers 503 with
+ * Retry-After.
+ */
+export class StoreUnavailableError extends LoggingSystemError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
+    this.name = 'StoreUnavailableError'
   }
 }

@@ -70,3 +70,31 @@ export function withWriteKey(events: readonly ClientEvent[], bucket: string, pro
 export function jsonFailure(status: number, code: string, message: string): ClientAnswer {
   return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: code, message }) }
 }
+
+/** A request read back from batches (src/reader/request-assembler.ts's LoggedRequest has this shape). */
+export interface LoggedClientRequest {
+  serverToken: string
+  reqId: number
+  time: number
+  ip: string
+  method: string
+  path: string
+  contentType: string
+  headers: Record<string, string>
+  body: Uint8Array
+}
+
+/** The decoder's view of a logged request: the same fields, an empty IP as unknown. */
+export function clientRequestFromLogged(request: LoggedClientRequest): ClientRequest {
+  return {
+    method: request.method.toUpperCase(),
+    path: request.path,
+    headers: request.headers,
+    contentType: request.contentType,
+    body: request.body,
+    time: request.time,
+    ip: request.ip === '' ? null : request.ip,
+    serverToken: request.serverToken,
+    reqId: request.reqId,
+  }
+}

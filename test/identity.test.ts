@@ -63,6 +63,7 @@ t.test('before the merge the devices are separate profiles; paging; the walk sto
 
 t.test('seed 002 over HTTP: Grouparoo pageview as person_1, sign-in with userId 123, merged history from /api/profiles', async (t) => {
   const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb') })
+  await store.open()
   const server = new EventServer({ store })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())

@@ -7,7 +7,9 @@ import { WriteKeys, hashWriteKey } from '../src/ingest/write-keys.js'
 import { eventRecord } from '../src/model/event-record.js'
 import { EventServer } from '../src/servers/event-server.js'
 import { ClickHouseEventStore } from '../src/store/clickhouse/clickhouse-store.js'
+import { main } from '../src/cli/main.js'
 import { segmentClient } from './helpers/analytics-clients.js'
+import { captureIo } from './helpers/cli-io.js'
 import { clickhouseMissing, clickhouseSkip, startClickHouse } from './helpers/clickhouse-server.js'
 
 const skip = clickhouseSkip()
@@ -45,6 +47,16 @@ if (skip) {
     const profile = await identity.profile('dev-A')
     t.match(profile, { id: 'u', ids: ['dev-A', 'dev-B', 'u'], events: 4, firstSeen: 1, lastSeen: 6 })
     t.same((await identity.events(profile!, { limit: 10 })).map((e) => [e.clientTime, e.value]), [[1, '{"k":1}'], [2, '{"k":1}'], [5, '{"k":1}'], [6, '{"k":1}']])
+
+    // The keys command on ClickHouse.
+    const cliUrl = `${url}/ingestion_${process.pid}`
+    const created = captureIo()
+    t.equal(await main(['keys', 'create', '--name', 'CLI', '--bucket', 'cli', '--clickhouse', cliUrl, '--json'], created), 0, created.err())
+    const listed = captureIo()
+    t.equal(await main(['keys', 'list', '--clickhouse', cliUrl], listed), 0, listed.err())
+    t.match(listed.out(), /\nwk_\w+\tCLI\tcli\tlsk_\w{4}…\t[^\n]*\tactive\n$/)
+    t.equal(listed.out().split('\n').length, 4, 'the keys made through the API and the CLI')
+    t.equal(await main(['keys', 'list', '--clickhouse', cliUrl, '--db', 'x.duckdb'], captureIo()), 2)
 
     const server = new EventServer({ store })
     const base = await server.listen(0, '127.0.0.1')

@@ -1,11 +1,13 @@
 /**
  * `logging-system keys create|list|revoke`: the write keys of the event store
- * (docs/write-keys.md). A DuckDB file is locked by a running EventServer:
- * manage its keys while it is stopped (ClickHouse has no such limit).
+ * (docs/write-keys.md), DuckDB or ClickHouse. A DuckDB file is locked by a
+ * running EventServer: manage its keys while it is stopped (ClickHouse has no
+ * such limit; a running EventServer sees a revoke within its 5 s cache).
  */
 import { CliUsageError } from '../errors.js'
 import { WriteKeys, type WriteKeyInfo } from '../ingest/write-keys.js'
-import { DEFAULT_DUCKDB_PATH, DuckDbEventStore } from '../store/duckdb/duckdb-store.js'
+import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
+import { openEventStore } from '../store/open-store.js'
 import type { CliCommand } from './command-line.js'
 
 const USAGE = 'keys create --name NAME --bucket BUCKET | keys list | keys revoke ID-OR-NAME'
@@ -21,7 +23,8 @@ export const command: CliCommand = {
   summary: 'Create, list and revoke write keys (Segment writeKey, PostHog api_key, Mixpanel token, Grouparoo apiKey).',
   positionals: 'create|list|revoke [ID-OR-NAME]',
   flags: [
-    { name: 'db', type: 'string', default: DEFAULT_DUCKDB_PATH, description: 'The DuckDB event store file (the EventServer using it must be stopped).' },
+    { name: 'db', type: 'string', description: `The DuckDB event store file (default ${DEFAULT_DUCKDB_PATH} when --clickhouse is not given; the EventServer using it must be stopped).` },
+    { name: 'clickhouse', type: 'string', description: 'The ClickHouse event store at this URL, e.g. http://127.0.0.1:8123/database (excludes --db).' },
     { name: 'name', type: 'string', description: 'create: the key\'s name, e.g. "Web API" (the producer of its events).' },
     { name: 'bucket', type: 'string', description: 'create: the bucket its events go to.' },
     { name: 'json', type: 'boolean', default: false, description: 'Print JSON instead of text.' },
@@ -33,8 +36,8 @@ export const command: CliCommand = {
     if (action === 'create' && (values['name'] === undefined || values['bucket'] === undefined)) throw new CliUsageError('keys create needs --name and --bucket')
     if (action === 'revoke' && target === undefined) throw new CliUsageError('keys revoke needs the id or name of the key')
     const json = values['json'] === true
-    const store = new DuckDbEventStore({ path: String(values['db']) })
-    await store.open()
+    if (values['db'] !== undefined && values['clickhouse'] !== undefined) throw new CliUsageError('--db and --clickhouse exclude each other: the keys live in one store')
+    const store = await openEventStore(values['clickhouse'] !== undefined ? { clickhouse: String(values['clickhouse']) } : { db: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
     try {
       const keys = new WriteKeys(store)
       if (action === 'create') {

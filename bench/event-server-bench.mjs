@@ -152,13 +152,15 @@ console.error('post', results.post)
   }
   latencies.sort((a, b) => a - b)
   const q = (p) => +latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(2)
+  global.gc?.()
   resetPeak()
+  const rssBefore = process.memoryUsage().rss
   const started = performance.now()
   const res = await request(`${url}/events.json?bucket=big`)
   let bytes = 0
   for await (const chunk of res.body) bytes += chunk.length
   const streamSeconds = (performance.now() - started) / 1000
-  results.read = { bucketEvents: total, reads: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), fullStream: { bytes, seconds: +streamSeconds.toFixed(2), peakRssMB: Math.round(peakRss / 1e6) } }
+  results.read = { bucketEvents: total, reads: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), fullStream: { bytes, seconds: +streamSeconds.toFixed(2), rssBeforeMB: Math.round(rssBefore / 1e6), peakRssMB: Math.round(peakRss / 1e6) } }
   await server.close()
 }
 console.error('read', results.read)

@@ -1,5 +1,6 @@
 // A DevServer on a free port, a client that tracks two events, and the events read back.
-// Run it: npm run build && node examples/dev-server-client.js
+// The server keeps running so the live page it prints can be opened; Ctrl-C stops it.
+// Run it: npm run build && node examples/dev-server-client.js   (add --exit to stop at once)
 import { createClient, DevServer } from 'logging-system'
 
 const server = new DevServer()
@@ -13,5 +14,10 @@ await client.close() // sends what is queued
 const response = await fetch(`${url}/events.json?bucket=my-app`)
 const { events } = await response.json()
 for (const event of events) console.log(`${event.type} ${JSON.stringify(event.key)} ${JSON.stringify(event.value)}`)
-console.log(`live page: ${url}/`)
-await server.close()
+
+if (process.argv.includes('--exit')) {
+  await server.close()
+} else {
+  console.log(`live page: ${url}/ (Ctrl-C to stop)`)
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void server.close())
+}

@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'LS_INVALID_OPTION'
   | 'LS_BATCH_DECODE'
   | 'LS_SINK_WRITE'
+  | 'LS_SINK_UNUSABLE'
   | 'LS_UNSENT_BATCHES'
   | 'LS_CLOSED'
   | 'LS_CLI_USAGE'
@@ -54,6 +55,23 @@ export class BatchDecodeError extends LoggingSystemError {
     super('LS_BATCH_DECODE', `bad batch at byte ${offset}: ${reason}`, options)
     this.name = 'BatchDecodeError'
     this.offset = offset
+    this.reason = reason
+  }
+}
+
+/**
+ * The start-up check of a sink failed (a directory that cannot be written, a
+ * bucket that is missing or unreachable, no region or credentials): the server
+ * refuses to start rather than answer 200 to requests it cannot store.
+ */
+export class SinkUnusableError extends LoggingSystemError {
+  readonly sink: string
+  readonly reason: string
+
+  constructor(sink: string, reason: string, options?: { cause?: unknown }) {
+    super('LS_SINK_UNUSABLE', `${sink} cannot store batches: ${reason}`, options)
+    this.name = 'SinkUnusableError'
+    this.sink = sink
     this.reason = reason
   }
 }

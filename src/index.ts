@@ -22,7 +22,7 @@ export { DEFAULT_RETRY_POLICY, DEFAULT_SEND_RETRY_POLICY, normalizeRetryPolicy, 
 export * from './formats/batch-v1/index.js'
 
 // Reading batches back
-export { readBatchBody, gunzipBatch, DEFAULT_MAX_BATCH_RAW_BYTES, type BatchBodyOptions } from './reader/batch-body.js'
+export { readBatchBody, readBatchBodyStream, gunzipBatch, DEFAULT_MAX_BATCH_RAW_BYTES, type BatchBodyOptions } from './reader/batch-body.js'
 export { RequestAssembler, type LoggedRequest, type OpenRequestInfo } from './reader/request-assembler.js'
 export { type BatchSource, DEFAULT_MAX_STORED_BATCH_BYTES } from './reader/batch-source.js'
 export { DirectorySource, type DirectorySourceOptions } from './reader/directory-source.js'
@@ -37,7 +37,7 @@ export {
   requestInRange,
   type TimeRange,
 } from './reader/time-range.js'
-export { BatchReader, emptyReport, somethingSkipped, type BatchReaderOptions, type ReadProblem, type ReadReport } from './reader/batch-reader.js'
+export { BatchReader, emptyReport, somethingSkipped, DEFAULT_MAX_OPEN_REQUESTS, DEFAULT_MAX_OPEN_BYTES, type BatchReaderOptions, type ReadProblem, type ReadReport } from './reader/batch-reader.js'
 
 // Decoders: requests (logged or live) to events (src/model/event-record.ts)
 export { type EventRecord, type EventTypeValue, eventRecord } from './model/event-record.js'

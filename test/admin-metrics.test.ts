@@ -2,7 +2,7 @@
 import t from 'tap'
 import { request } from 'undici'
 import { createAdminServer, LoggingServer, type Sink } from '../src/index.js'
-import { readLoggedRequests } from './helpers/batches.js'
+import { readBatchDirectory, readLoggedRequests } from './helpers/batches.js'
 import { tempDir } from './helpers/temp.js'
 import { DirectorySink } from '../src/sinks/directory-sink.js'
 
@@ -59,6 +59,10 @@ t.test('healthz, readyz and metrics follow the server', async (t) => {
   t.equal(metricValue(after, 'logging_rejected_total', '{status="413"}'), 1)
   t.equal(metricValue(after, 'logging_request_body_bytes_total'), 60)
   t.ok(metricValue(after, 'logging_batches_stored_total') >= 1)
+  // Every compressed byte stored is counted: the sum of the batch files' sizes.
+  const storedBytes = (await readBatchDirectory(directory)).reduce((sum, batch) => sum + batch.body.byteLength, 0)
+  t.ok(storedBytes > 0)
+  t.equal(metricValue(after, 'logging_batch_bytes_stored_total'), storedBytes, 'bytes stored = the bytes of the stored files')
   t.ok(metricValue(after, 'logging_batch_upload_seconds_count') >= 1)
   t.equal(metricValue(after, 'logging_backlog_bytes'), 0)
 
@@ -72,7 +76,11 @@ t.test('healthz, readyz and metrics follow the server', async (t) => {
   const failing = (await get('/metrics')).text
   t.ok(metricValue(failing, 'logging_batch_store_failures_total') >= 1)
   t.ok(metricValue(failing, 'logging_backlog_bytes') > 0)
-  t.ok(metricValue(failing, 'logging_oldest_unsent_batch_age_seconds') >= 0)
+  const age = metricValue(failing, 'logging_oldest_unsent_batch_age_seconds')
+  t.ok(age > 0, `the oldest unsent batch has an age (${age} s)`)
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  const older = metricValue((await get('/metrics')).text, 'logging_oldest_unsent_batch_age_seconds')
+  t.ok(older >= age + 0.1, `and it grows while the sink is down (${age} s, then ${older} s)`)
   t.equal(metricValue(failing, 'logging_sink_failing'), 1)
 
   sink.down = false

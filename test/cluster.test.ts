@@ -2,6 +2,7 @@
 // its spool recovered, metrics are summed, SIGTERM stops everything cleanly.
 import t from 'tap'
 import { request } from 'undici'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseObjectKey } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
@@ -50,8 +51,9 @@ t.test('two workers: shared port, restart after a crash, clean shutdown, nothing
 
   process.kill(second.pid, 'SIGKILL')
   await child.waitForJson((line) => line['msg'] === 'worker died; restarting it' && line['worker'] === 1)
-  const replacement = await child.waitForJson<Line>((line) => line['msg'] === 'listening' && line['worker'] === 1 && line['pid'] !== second.pid)
-  t.not(replacement.pid, second.pid, 'the dead worker is replaced')
+  // The next worker to listen, whatever its index: a replacement under another index must fail here, not time out.
+  const replacement = await child.waitForJson<Line>((line) => line['msg'] === 'listening' && line['pid'] !== first.pid && line['pid'] !== second.pid)
+  t.equal(replacement.worker, 1, 'the replacement keeps the dead worker\'s index (and so its spool folder)')
   t.match(child.output(), /recovered a spool segment/, "the replacement delivers the dead worker's spool")
   await send(50, 'after')
 
@@ -61,4 +63,19 @@ t.test('two workers: shared port, restart after a crash, clean shutdown, nothing
   t.same(acknowledged.filter((body) => !delivered.has(body)), [], `all ${acknowledged.length} acknowledged requests delivered`)
   const tokens = new Set(batches.map((batch) => parseObjectKey(batch.key)!.serverToken))
   t.equal(tokens.size, 3, 'three serverTokens: two workers and the replacement')
+})
+
+t.test('the primary exits with the workers\' worst exit code', async (t) => {
+  const cwd = tempDir(t)
+  const child = spawnNode(t, [BIN, 'serve', '--workers', '2', '--port', '0', '--host', '127.0.0.1', '--dir', 'batches', '--close-timeout-ms', '500', '--batch-seconds', '60'], { cwd })
+  const first = await child.waitForJson<Line>((line) => line['msg'] === 'listening' && line['worker'] === 0)
+  await child.waitForJson<Line>((line) => line['msg'] === 'listening' && line['worker'] === 1)
+  const res = await request(`http://127.0.0.1:${first.port}/kept`, { method: 'POST', body: 'saved as unsent' })
+  await res.body.dump()
+  // The batch directory turns into a file: the workers cannot store their last batch and exit 1.
+  rmSync(join(cwd, 'batches'), { recursive: true, force: true })
+  writeFileSync(join(cwd, 'batches'), 'not a directory')
+  const code = await child.stop('SIGTERM')
+  t.equal(code, 1, 'a worker that ended with unsent batches makes the primary exit 1')
+  t.match(child.output(), /stopped with batches not stored/)
 })

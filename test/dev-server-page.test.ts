@@ -49,7 +49,7 @@ t.test('the live page shows posted events, newest first, per bucket, filtered by
   t.equal(await page.locator('tr.event-row').count(), 1)
 
   // A reset empties the page.
-  await (await request(`${url}/reset`)).body.dump()
+  await (await request(`${url}/reset`, { method: 'POST' })).body.dump()
   await page.locator('#placeholder:not([hidden])').waitFor()
   t.equal(await page.locator('tr.event-row').count(), 0, 'reset clears the page')
 })

@@ -227,7 +227,7 @@ t.test('real socket: listen(port, cb), undici, and the live stream', async (t) =
   const deepMessage = (await nextMessage('events')) as { events: LogEvent[] }
   t.same(deepMessage.events[0]!.value, JSON.parse(deepText), 'a 64-deep multi-line value arrives on the stream')
 
-  await (await request(`${url}/reset`)).body.dump()
+  await (await request(`${url}/reset`, { method: 'POST' })).body.dump()
   t.same(await nextMessage('reset'), {})
 
   const streamEnded = new Promise((resolve) => stream.body.on('end', resolve).on('error', resolve))

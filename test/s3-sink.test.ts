@@ -1,5 +1,6 @@
 // The S3 path end to end against a real S3-protocol server (s3rver on loopback).
 import t from 'tap'
+import { HeadObjectCommand } from '@aws-sdk/client-s3'
 import { request } from 'undici'
 import { createS3Client, LoggingServer, parseObjectKey, S3Sink, type UploadReport } from '../src/index.js'
 import { decodeBatches } from './helpers/batches.js'
@@ -24,6 +25,11 @@ t.test('LoggingServer stores batches in S3 under the key grammar; an S3 client r
     t.ok(parts, `${key} matches the grammar`)
     t.equal(parts!.prefix, 'prod/web')
     t.equal(parts!.serverToken, server.serverToken)
+    // formats/batch-v1.md §1: application/gzip and no Content-Encoding, so clients hand over the stored bytes.
+    const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }))
+    t.equal(head.ContentType, 'application/gzip', `${key}: Content-Type`)
+    t.equal(head.ContentEncoding, undefined, `${key}: no Content-Encoding`)
+    t.same([...(await s3.get(key)).subarray(0, 2)], [0x1f, 0x8b], `${key}: the body is the gzip stream itself`)
   }
   const batches = await Promise.all(keys.map(async (key) => ({ key, body: await s3.get(key) })))
   const { requests } = decodeBatches(batches)
@@ -38,7 +44,8 @@ t.test('an S3 outage: the batch is retried, not dropped, and lands when S3 is ba
   const s3 = await startS3rver()
   t.teardown(() => s3.close())
   await s3.stop()
-  const server = new LoggingServer({ sink: new S3Sink(s3.location), batchSeconds: 0.1, retryPolicy: { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 } })
+  // S3 is down from the start: skip the start-up check, which would (rightly) refuse to start.
+  const server = new LoggingServer({ sink: new S3Sink(s3.location), checkSinkAtStart: false, batchSeconds: 0.1, retryPolicy: { initialDelayMs: 50, maxDelayMs: 200, multiplier: 2 } })
   const failures: number[] = []
   server.on('batchFailed', ({ attempt }) => failures.push(attempt))
   const stored = new Promise<UploadReport>((resolve) => server.once('batchStored', resolve))

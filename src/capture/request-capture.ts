@@ -43,10 +43,13 @@ export function normalizeCaptureOptions(options: CaptureOptions): Required<Captu
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) {
     throw new InvalidOptionError('maxBodyBytes', `must be a non-negative integer, got ${String(maxBodyBytes)}`)
   }
+  const headers = (options.headers ?? DEFAULT_RECORDED_HEADERS).map((name) => name.toLowerCase())
+  // Readers reject the map key __proto__ (formats/batch-v1.md §3.6), so it is never written.
+  if (headers.includes('__proto__')) throw new InvalidOptionError('headers', '__proto__ cannot be recorded (formats/batch-v1.md §3.6)')
   return {
     trustProxy,
     ipMode,
-    headers: (options.headers ?? DEFAULT_RECORDED_HEADERS).map((name) => name.toLowerCase()),
+    headers,
     maxBodyBytes,
   }
 }
@@ -109,6 +112,18 @@ export class RecordedRequest<Batch> {
       }),
     ))
     this.capture.onEnd(outcome, this.bodyBytes)
+  }
+
+  /**
+   * The request was logged complete but then answered 503 (its events could
+   * not be made durable): a second REQ_END with outcome `unavailable` tells
+   * readers not to replay it (formats/batch-v1.md §3.3).
+   */
+  retract(): void {
+    if (!this.finished) return
+    this.capture.writer.append(
+      encodeReqEnd({ reqId: this.reqId, serverTime: this.capture.now(), ip: '', contentType: '', path: '', method: '', headers: {}, outcome: RequestOutcome.unavailable }),
+    )
   }
 }
 

@@ -46,6 +46,36 @@ export interface CliCommand {
 export interface ParsedCommandLine {
   values: Record<string, FlagValue>
   positionals: string[]
+  /** Where each value that was given came from: `--name` or the environment variable's name. */
+  sources?: Record<string, string>
+}
+
+/** The S3 flags, shared by every command that reads or writes a bucket. */
+export const S3_FLAGS: FlagSpec[] = [
+  { name: 's3-bucket', type: 'string', description: 'S3 bucket for batches (excludes --dir).' },
+  { name: 's3-prefix', type: 'string', description: 'Key prefix in front of v1/.' },
+  { name: 's3-endpoint', type: 'string', description: 'S3-compatible endpoint URL (path-style); also AWS_ENDPOINT_URL_S3.' },
+  { name: 's3-region', type: 'string', description: 'AWS region; also AWS_REGION.' },
+]
+
+/** How a flag was given, for messages: `--dir`, or `--dir (from LOGGING_SYSTEM_DIR)`. */
+export function describeSource(parsed: ParsedCommandLine, name: string): string {
+  const source = parsed.sources?.[name]
+  return source === undefined || source === `--${name}` ? `--${name}` : `--${name} (from ${source})`
+}
+
+/** The one check that two flags were not both given; the message names where each came from. */
+export function excludeEachOther(parsed: ParsedCommandLine, first: string, second: string): void {
+  if (parsed.values[first] !== undefined && parsed.values[second] !== undefined) {
+    throw new CliUsageError(`${describeSource(parsed, first)} and ${describeSource(parsed, second)} exclude each other`)
+  }
+}
+
+/** The one positive-integer check of the command line. */
+export function requirePositiveInteger(parsed: ParsedCommandLine, name: string): number {
+  const value = parsed.values[name] as number
+  if (!Number.isSafeInteger(value) || value < 1) throw new CliUsageError(`${describeSource(parsed, name)} must be a positive integer, got ${String(value)}`)
+  return value
 }
 
 export function envNameOf(flag: FlagSpec, command: Pick<CliCommand, 'envPrefix'> = {}): string {
@@ -94,15 +124,20 @@ export function parseCommandLine(command: CliCommand, argv: string[], env: NodeJ
     throw new CliUsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`)
   }
   const values: Record<string, FlagValue> = {}
+  const sources: Record<string, string> = {}
   for (const flag of command.flags) {
     const fromArgv = (parsed.values as Record<string, string | boolean | undefined>)[flag.name]
     const envName = envNameOf(flag, command)
     const fromEnv = envName ? env[envName] : undefined
-    if (fromArgv !== undefined) values[flag.name] = convert(flag, fromArgv, `--${flag.name}`)
-    else if (fromEnv !== undefined) values[flag.name] = convert(flag, fromEnv, envName)
-    else values[flag.name] = flag.default
+    if (fromArgv !== undefined) {
+      values[flag.name] = convert(flag, fromArgv, `--${flag.name}`)
+      sources[flag.name] = `--${flag.name}`
+    } else if (fromEnv !== undefined) {
+      values[flag.name] = convert(flag, fromEnv, envName)
+      sources[flag.name] = envName
+    } else values[flag.name] = flag.default
   }
-  return { values, positionals: parsed.positionals }
+  return { values, positionals: parsed.positionals, sources }
 }
 
 export function formatHelp(command: CliCommand): string {

@@ -13,8 +13,7 @@ import { S3Source } from '../reader/s3-source.js'
 import { DEFAULT_RANGE_MARGIN_MS, parseTime } from '../reader/time-range.js'
 import { eventToNdjson, requestToNdjson } from '../replay/ndjson.js'
 import { DEFAULT_REPLAY_CONCURRENCY, DEFAULT_REPLAY_MAX_ATTEMPTS, RequestSender, type SendStats } from '../replay/request-sender.js'
-import type { CliCommand, CliIo, FlagSpec } from './command-line.js'
-import { S3_FLAGS } from './serve.js'
+import { excludeEachOther, S3_FLAGS, type CliCommand, type CliIo, type ParsedCommandLine } from './command-line.js'
 
 /** Exit codes of `replay` (documented in the README). */
 export const REPLAY_EXIT = {
@@ -31,26 +30,27 @@ export const REPLAY_EXIT = {
 const OUTPUTS = ['requests', 'events', 'none'] as const
 type Output = (typeof OUTPUTS)[number]
 
-const replayFlag = (flag: Omit<FlagSpec, 'env'>): FlagSpec => ({ ...flag, env: 'LOGGING_SYSTEM_REPLAY_' + flag.name.toUpperCase().replace(/-/g, '_') })
-
 export const command: CliCommand = {
   name: 'replay',
   summary: 'Read stored batches back, rejoin requests, and write them (or their events) as NDJSON or re-send them.',
   positionals: '[FILES or KEYS...]',
+  // Its own variables (LOGGING_SYSTEM_REPLAY_DIR, ..._REPLAY_S3_BUCKET): a bucket exported for `serve` must not redirect a replay.
+  envPrefix: 'REPLAY_',
   flags: [
     { name: 'dir', type: 'string', description: 'Read the batches under this directory (excludes --s3-bucket).' },
     ...S3_FLAGS,
-    replayFlag({ name: 'from', type: 'string', description: 'Only requests that ended at or after this time: ISO 8601 (with a zone) or unix seconds.' }),
-    replayFlag({ name: 'to', type: 'string', description: 'Only requests that ended at or before this time: ISO 8601 (with a zone) or unix seconds.' }),
-    replayFlag({ name: 'margin-seconds', type: 'number', default: DEFAULT_RANGE_MARGIN_MS / 1000, description: 'Batches are listed this long before --from and after --to: at least a batch plus the longest request.' }),
-    replayFlag({ name: 'output', type: 'string', description: 'NDJSON on stdout: requests, events or none (default: requests, or none with --post).' }),
-    replayFlag({ name: 'post', type: 'string', description: 'Re-send each complete request to this base URL (method, path and query, content type, body).' }),
-    replayFlag({ name: 'concurrency', type: 'integer', default: DEFAULT_REPLAY_CONCURRENCY, description: 'Requests in flight at once with --post.' }),
-    replayFlag({ name: 'max-attempts', type: 'integer', default: DEFAULT_REPLAY_MAX_ATTEMPTS, description: 'Attempts per request with --post (network errors and 5xx are retried).' }),
-    replayFlag({ name: 'path-prefix', type: 'string', description: 'Only requests whose path (with query) starts with this, e.g. /api/post-events.' }),
+    { name: 'from', type: 'string', description: 'Only requests that ended at or after this time: ISO 8601 (with a zone) or unix seconds.' },
+    { name: 'to', type: 'string', description: 'Only requests that ended at or before this time: ISO 8601 (with a zone) or unix seconds.' },
+    { name: 'margin-seconds', type: 'number', default: DEFAULT_RANGE_MARGIN_MS / 1000, description: 'Batches are listed this long before --from and after --to: at least a batch plus the longest request.' },
+    { name: 'output', type: 'string', description: 'NDJSON on stdout: requests, events or none (default: requests, or none with --post).' },
+    { name: 'post', type: 'string', description: 'Re-send each complete request to this base URL (method, path and query, content type, body).' },
+    { name: 'concurrency', type: 'integer', default: DEFAULT_REPLAY_CONCURRENCY, description: 'Requests in flight at once with --post.' },
+    { name: 'max-attempts', type: 'integer', default: DEFAULT_REPLAY_MAX_ATTEMPTS, description: 'Attempts per request with --post (network errors and 5xx are retried).' },
+    { name: 'path-prefix', type: 'string', description: 'Only requests whose path (with query) starts with this, e.g. /api/post-events.' },
   ],
-  async run({ values, positionals }, io) {
-    const source = openSource(values, positionals, io.env)
+  async run(parsed, io) {
+    const { values } = parsed
+    const source = openSource(parsed, io.env)
     const output = (values['output'] ?? (values['post'] !== undefined ? 'none' : 'requests')) as Output
     if (!OUTPUTS.includes(output)) throw new CliUsageError(`--output must be one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`)
     const from = values['from'] !== undefined ? parseTime(String(values['from']), '--from') : undefined
@@ -105,10 +105,11 @@ export const command: CliCommand = {
   },
 }
 
-function openSource(values: Record<string, unknown>, positionals: string[], env: NodeJS.ProcessEnv): BatchSource {
+function openSource(parsed: ParsedCommandLine, env: NodeJS.ProcessEnv): BatchSource {
+  const { values, positionals } = parsed
   const dir = values['dir'] as string | undefined
   const bucket = values['s3-bucket'] as string | undefined
-  if (dir !== undefined && bucket !== undefined) throw new CliUsageError('--dir and --s3-bucket exclude each other')
+  excludeEachOther(parsed, 'dir', 's3-bucket')
   if (bucket !== undefined) {
     return new S3Source({
       bucket,
@@ -164,7 +165,7 @@ export function summary(report: ReadReport, stats: SendStats | undefined, output
     `replay: ${report.batches} batches, ${report.requests} requests, ${report.events} events, ` +
       `${skippedBatches + skippedRequests} skipped (${skippedBatches} batches, ${skippedRequests} requests), ${failed} failed`,
     `  batches: ${report.batchesRead} read, ${report.damagedBatches} damaged, ${report.unreadableBatches} unreadable, ${report.missingBatches} missing, ${report.foreignKeys} other files ignored`,
-    `  requests: ${report.requests} complete, ${report.incomplete} incomplete, ${report.possiblyPartial} possibly partial, ${report.filteredOut} filtered out, not complete (never replayed): ${notComplete || 'none'}`,
+    `  requests: ${report.requests} complete, ${report.incomplete} incomplete${report.droppedOpen ? ` (${report.droppedOpen} dropped: too many open)` : ''}, ${report.possiblyPartial} possibly partial, ${report.filteredOut} filtered out, not complete (never replayed): ${notComplete || 'none'}`,
   ]
   if (output === 'events') lines.push(`  events: ${report.events} from requests, ${report.undecodable} undecodable requests, ${report.withoutDecoder} requests without a decoder`)
   if (stats) lines.push(`  post: ${stats.sent} sent, ${stats.rejected} rejected (4xx), ${stats.failed} failed, ${stats.retries} retries`)

@@ -6,7 +6,7 @@ import { AggregatorRegistry } from 'prom-client'
 import { DEFAULT_BATCH_SECONDS, DEFAULT_GZIP_LEVEL } from '../batch/batch-writer.js'
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_RECORDED_HEADERS } from '../capture/request-capture.js'
 import type { IpMode } from '../capture/client-address.js'
-import { CliUsageError } from '../errors.js'
+import { SinkUnusableError } from '../errors.js'
 import {
   ACK_MODES,
   DEFAULT_ACK_MODE,
@@ -22,15 +22,30 @@ import { createLoggingMetrics } from '../ops/metrics.js'
 import { DEFAULT_SPOOL_DIRECTORY } from '../spool/spool.js'
 import { rehomeLeftovers } from '../spool/rehome.js'
 import { DEFAULT_BATCH_DIRECTORY } from '../sinks/directory-sink.js'
-import type { CliCommand, FlagSpec } from './command-line.js'
+import { excludeEachOther, requirePositiveInteger, S3_FLAGS, type CliCommand } from './command-line.js'
 
-/** The S3 flags, shared with every command that reads or writes a bucket. */
-export const S3_FLAGS: FlagSpec[] = [
-  { name: 's3-bucket', type: 'string', description: 'S3 bucket for batches (excludes --dir).' },
-  { name: 's3-prefix', type: 'string', description: 'Key prefix in front of v1/.' },
-  { name: 's3-endpoint', type: 'string', description: 'S3-compatible endpoint URL (path-style); also AWS_ENDPOINT_URL_S3.' },
-  { name: 's3-region', type: 'string', description: 'AWS region; also AWS_REGION.' },
-]
+/** Exit codes of `serve` (documented in the README). */
+export const SERVE_EXIT = {
+  /** Stopped on SIGTERM/SIGINT with every batch stored. */
+  ok: 0,
+  /** Stopped with batches the sink did not take (saved in the unsent directory or the spool). */
+  unsent: 1,
+  /** Bad command line. */
+  usage: 2,
+  /** The sink failed its start-up check (see --skip-sink-check). */
+  sinkUnusable: 3,
+  /** The port could not be listened on (in use, or not allowed). */
+  cannotListen: 4,
+} as const
+
+/** One line for a failure to start that the operator can fix, with its exit code; undefined for anything else. */
+function startFailure(err: NodeJS.ErrnoException, port: number, host: string): { message: string; exitCode: number } | undefined {
+  if (err instanceof SinkUnusableError) return { message: `${err.message} (start anyway with --skip-sink-check)`, exitCode: SERVE_EXIT.sinkUnusable }
+  if (err.code === 'EADDRINUSE') return { message: `port ${port} on ${host} is already in use; choose another with --port`, exitCode: SERVE_EXIT.cannotListen }
+  if (err.code === 'EACCES') return { message: `not allowed to listen on port ${port} on ${host} (ports below 1024 need privileges); choose another with --port`, exitCode: SERVE_EXIT.cannotListen }
+  if (err.code === 'EADDRNOTAVAIL') return { message: `${host} is not an address of this machine; choose another with --host`, exitCode: SERVE_EXIT.cannotListen }
+  return undefined
+}
 
 export const command: CliCommand = {
   name: 'serve',
@@ -55,11 +70,12 @@ export const command: CliCommand = {
     { name: 'close-timeout-ms', type: 'integer', default: DEFAULT_CLOSE_TIMEOUT_MS, description: 'On SIGTERM, time for in-flight requests and the last upload.' },
     { name: 'unsent-dir', type: 'string', default: DEFAULT_UNSENT_DIRECTORY, description: 'Where batches go that the sink did not take by the close deadline.' },
     { name: 'log-level', type: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, silent).' },
+    { name: 'skip-sink-check', type: 'boolean', default: false, description: 'Start even if the sink fails its start-up check (a write-and-delete probe, HeadBucket).' },
   ],
-  async run({ values }, io) {
-    if (values['dir'] !== undefined && values['s3-bucket'] !== undefined) throw new CliUsageError('--dir and --s3-bucket exclude each other')
-    const workers = values['workers'] as number
-    if (workers < 1) throw new CliUsageError(`--workers must be at least 1, got ${workers}`)
+  async run(parsed, io) {
+    const { values } = parsed
+    excludeEachOther(parsed, 'dir', 's3-bucket')
+    const workers = requirePositiveInteger(parsed, 'workers')
     const adminPort = values['admin-port'] as number | undefined
     const workerIndex = cluster.isWorker ? process.env[WORKER_INDEX_ENV] : undefined
     const logger = pino({ level: String(values['log-level']), base: { pid: process.pid, ...(workerIndex !== undefined ? { worker: Number(workerIndex) } : {}) } }, io.stdout)
@@ -102,6 +118,7 @@ export const command: CliCommand = {
       ack: values['ack'] as AckMode,
       spoolDirectory: perWorker(String(values['spool-dir'])),
       maxBacklogBytes: values['max-backlog-bytes'] as number,
+      checkSinkAtStart: values['skip-sink-check'] !== true,
       logger,
     })
     // Metrics first, so the first requests are counted too.
@@ -116,10 +133,33 @@ export const command: CliCommand = {
       }
     } else if (metrics) {
       admin = createAdminServer(server, metrics)
-      const address = await admin.listen(adminPort!, String(values['admin-host']))
-      logger.info({ address: address.address, port: address.port }, 'admin listening')
+      const adminHost = String(values['admin-host'])
+      try {
+        const address = await admin.listen(adminPort!, adminHost)
+        logger.info({ address: address.address, port: address.port }, 'admin listening')
+      } catch (err) {
+        const failure = startFailure(err as NodeJS.ErrnoException, adminPort!, adminHost)
+        if (!failure) throw err
+        const message = failure.message.replace('--port', '--admin-port').replace('--host', '--admin-host')
+        logger.fatal({ code: (err as NodeJS.ErrnoException).code }, message)
+        io.stderr.write(`logging-system serve: ${message}\n`)
+        await server.close().catch(() => {})
+        return failure.exitCode
+      }
     }
-    await server.listen(values['port'] as number, String(values['host']))
+    const port = values['port'] as number
+    const host = String(values['host'])
+    try {
+      await server.listen(port, host)
+    } catch (err) {
+      const failure = startFailure(err as NodeJS.ErrnoException, port, host)
+      if (!failure) throw err
+      logger.fatal({ code: (err as NodeJS.ErrnoException).code }, failure.message)
+      io.stderr.write(`logging-system serve: ${failure.message}\n`)
+      await server.close().catch(() => {})
+      await admin?.close()
+      return failure.exitCode
+    }
     if (cluster.isWorker) {
       const report = () => {
         const status = server.status()
@@ -134,10 +174,10 @@ export const command: CliCommand = {
     try {
       await server.close()
       logger.info('stopped; every batch stored')
-      return 0
+      return SERVE_EXIT.ok
     } catch (err) {
       logger.error({ err }, 'stopped with batches not stored in the sink')
-      return 1
+      return SERVE_EXIT.unsent
     } finally {
       await admin?.close()
     }

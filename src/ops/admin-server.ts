@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { LoggingServer } from '../servers/logging-server.js'
+import { rebindingProblem } from '../servers/request-guard.js'
 import { createLoggingMetrics, type LoggingMetrics } from './metrics.js'
 
 export interface AdminServer {
@@ -46,7 +47,9 @@ export function createAdminEndpoints(readiness: Readiness, metrics: MetricsSourc
     void (async () => {
       const path = (req.url ?? '/').split('?')[0]
       let answer: { status: number; type: string; text: string }
-      if (req.method !== 'GET' && req.method !== 'HEAD') answer = json(405, { error: 'method not allowed; use GET' })
+      const rebinding = rebindingProblem(req.headers.host, req.socket.localAddress)
+      if (rebinding) answer = json(403, { error: rebinding })
+      else if (req.method !== 'GET' && req.method !== 'HEAD') answer = json(405, { error: 'method not allowed; use GET' })
       else if (path === '/healthz') answer = json(200, { status: 'alive' })
       else if (path === '/readyz') {
         const { ready, body } = readiness()

@@ -16,6 +16,10 @@ import type { ServerLogger } from '../servers/logging-server.js'
 export const WORKER_INDEX_ENV = 'LOGGING_SYSTEM_WORKER_INDEX'
 /** A worker that dies sooner than this after its start is restarted only after this delay (crash loops). */
 const RESTART_BACKOFF_MS = 1000
+/** A worker that dies this soon after its start failed to start (a port in use, a sink that fails its check). */
+const IMMEDIATE_FAILURE_MS = 5000
+/** After this many failures to start in a row, the primary gives up instead of restarting forever. */
+export const MAX_START_FAILURES = 3
 
 /** What a worker tells the primary about itself. */
 export interface WorkerStatusMessage {
@@ -36,8 +40,12 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   const workers = new Map<number, { worker: Worker; startedAt: number; status?: WorkerStatusMessage }>()
   let stopping = false
   let worstExitCode = 0
+  const startFailures = new Map<number, number>()
+  let giveUp!: (reason: string) => void
+  const gaveUp = new Promise<string>((resolve) => (giveUp = resolve))
+  let check: () => void = () => {}
   const allExited = new Promise<void>((resolve) => {
-    const check = () => stopping && workers.size === 0 && resolve()
+    check = () => stopping && workers.size === 0 && resolve()
     cluster.on('exit', (worker, code, signal) => {
       const index = [...workers].find(([, entry]) => entry.worker === worker)?.[0]
       if (index === undefined) return
@@ -45,12 +53,22 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
       workers.delete(index)
       if (stopping) {
         worstExitCode = Math.max(worstExitCode, code ?? 1)
-        logger.info({ worker: index, pid: worker.process.pid, code, signal }, 'worker stopped')
+        logger.info({ worker: index, workerPid: worker.process.pid, code, signal }, 'worker stopped')
         check()
         return
       }
-      const delay = Date.now() - entry.startedAt < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0
-      logger.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; restarting it')
+      const lived = Date.now() - entry.startedAt
+      const failures = lived < IMMEDIATE_FAILURE_MS ? (startFailures.get(index) ?? 0) + 1 : 0
+      startFailures.set(index, failures)
+      if (failures >= MAX_START_FAILURES) {
+        worstExitCode = Math.max(worstExitCode, code ?? 1)
+        logger.error({ worker: index, workerPid: worker.process.pid, code, signal }, `worker ${index} failed to start ${failures} times in a row; giving up`)
+        giveUp(`worker ${index} failed to start ${failures} times in a row`)
+        check()
+        return
+      }
+      const delay = lived < RESTART_BACKOFF_MS ? RESTART_BACKOFF_MS : 0
+      logger.error({ worker: index, workerPid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; restarting it')
       setTimeout(() => (stopping ? check() : fork(index)), delay)
     })
   })
@@ -64,16 +82,17 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     })
   }
 
-  logger.info({ workers: options.workers, pid: process.pid }, 'starting workers')
+  logger.info({ workers: options.workers }, 'starting workers')
   for (let index = 0; index < options.workers; index++) fork(index)
 
   const admin = options.admin ? await startClusterAdmin(options.admin, () => [...workers.values()].map((entry) => entry.status), options.workers) : undefined
   if (admin) logger.info({ address: admin.address().address, port: admin.address().port }, 'admin listening')
 
-  const signal = await options.stopSignal
+  const signal = await Promise.race([options.stopSignal, gaveUp])
   stopping = true
   logger.info({ signal }, 'stopping workers')
   for (const { worker } of workers.values()) worker.process.kill('SIGTERM')
+  check()
   await allExited
   await admin?.close()
   return worstExitCode

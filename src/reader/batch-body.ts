@@ -1,11 +1,12 @@
 /**
  * Opens a stored batch: gunzip with a cap on the output (a gzip bomb stops at
  * the cap with an error), then batch V1 decoding. A truncated gzip stream
- * still yields the events before the cut, then an error.
+ * still yields the events before the cut, then an error. The reader uses the
+ * streamed form (readBatchBodyStream); the whole-buffer one suits small bodies.
  */
-import { gunzipSync, constants as zlibConstants } from 'node:zlib'
+import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib'
 import { BatchDecodeError } from '../errors.js'
-import { decodeBatchV1, type BatchDecodeOptions, type DecodedEvent } from '../formats/batch-v1/decode.js'
+import { decodeBatchV1, DEFAULT_MAX_EVENT_BYTES, readLengthPrefix, type BatchDecodeOptions, type DecodedEvent } from '../formats/batch-v1/decode.js'
 
 export const DEFAULT_MAX_BATCH_RAW_BYTES = 512 * 1024 * 1024
 
@@ -42,9 +43,114 @@ export function gunzipBatch(body: Uint8Array, options: BatchBodyOptions = {}): {
   }
 }
 
+/** An object with no bytes: a writer never stores an empty batch (formats/batch-v1.md §1). */
+function emptyBatchError(): BatchDecodeError {
+  return new BatchDecodeError(0, 'empty batch: a writer never stores one')
+}
+
 /** Every event of a stored batch, in order; throws BatchDecodeError after the last good one. */
 export function* readBatchBody(body: Uint8Array, options: BatchBodyOptions = {}): Generator<DecodedEvent> {
   const { raw, damage } = gunzipBatch(body, options)
+  if (raw.byteLength === 0 && !damage) throw emptyBatchError()
   yield* decodeBatchV1(raw, options)
   if (damage) throw damage
+}
+
+/**
+ * readBatchBody as a stream: the body is inflated a chunk at a time and each
+ * event is decoded as soon as its bytes are in, so memory holds one event and
+ * one chunk, not the whole uncompressed batch; a bomb stops at `maxRawBytes`
+ * after every event before it was handed out.
+ */
+export async function* readBatchBodyStream(body: Uint8Array, options: BatchBodyOptions = {}): AsyncGenerator<DecodedEvent> {
+  if (!isGzip(body)) {
+    yield* readBatchBody(body, options)
+    return
+  }
+  const maxRawBytes = options.maxRawBytes ?? DEFAULT_MAX_BATCH_RAW_BYTES
+  const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
+  const gunzip = createGunzip()
+  gunzip.end(body)
+  let chunks: Buffer[] = []
+  let held = 0
+  // Offset (in the uncompressed stream) of the first held byte, and the size of the frame it starts, once known.
+  let base = 0
+  let frameBytes: number | undefined
+  let inflated = 0
+  const frames = function* (atEnd: boolean): Generator<DecodedEvent> {
+    for (;;) {
+      if (held === 0) return
+      if (frameBytes === undefined) {
+        const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, held)
+        chunks = [head]
+        let length: number
+        let prefixBytes: number
+        try {
+          ;[length, prefixBytes] = readLengthPrefix(head, 0)
+        } catch (err) {
+          // A prefix cut by the chunk boundary: wait for the next chunk.
+          if (!atEnd && err instanceof BatchDecodeError && err.reason === 'truncated length prefix') return
+          throw shifted(err, base)
+        }
+        if (length > maxEventBytes) throw new BatchDecodeError(base, `event of ${length} bytes is over the ${maxEventBytes}-byte limit`)
+        frameBytes = prefixBytes + length
+      }
+      if (held < frameBytes) {
+        if (atEnd) break
+        return
+      }
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, held)
+      try {
+        for (const decoded of decodeBatchV1(bytes.subarray(0, frameBytes), options)) yield { ...decoded, offset: decoded.offset + base }
+      } catch (err) {
+        throw shifted(err, base)
+      }
+      const rest = bytes.subarray(frameBytes)
+      chunks = rest.byteLength > 0 ? [rest] : []
+      held = rest.byteLength
+      base += frameBytes
+      frameBytes = undefined
+    }
+    // At the end with part of a frame: the general decoder words the error.
+    const bytes = Buffer.concat(chunks, held)
+    try {
+      for (const _ of decodeBatchV1(bytes, options));
+    } catch (err) {
+      throw shifted(err, base)
+    }
+  }
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      inflated += chunk.byteLength
+      if (inflated > maxRawBytes) {
+        // Every whole event within the cap first, then the error.
+        const within = chunk.subarray(0, chunk.byteLength - (inflated - maxRawBytes))
+        if (within.byteLength > 0) {
+          chunks.push(within)
+          held += within.byteLength
+          yield* frames(false)
+        }
+        throw new BatchDecodeError(maxRawBytes, `batch is larger than ${maxRawBytes} bytes uncompressed`)
+      }
+      chunks.push(chunk)
+      held += chunk.byteLength
+      yield* frames(false)
+    }
+  } catch (err) {
+    if (err instanceof BatchDecodeError) throw err
+    const error = err as NodeJS.ErrnoException
+    yield* frames(false)
+    const reason = error.code === 'Z_BUF_ERROR' || /unexpected end/i.test(error.message) ? 'gzip stream is truncated' : `gzip stream is damaged (${error.message})`
+    throw new BatchDecodeError(inflated, reason, { cause: err })
+  } finally {
+    gunzip.destroy()
+  }
+  if (inflated === 0) throw emptyBatchError()
+  yield* frames(true)
+}
+
+/** The same error with its offset counted from the start of the batch. */
+function shifted(err: unknown, base: number): unknown {
+  if (!(err instanceof BatchDecodeError) || base === 0) return err
+  return new BatchDecodeError(err.offset + base, err.reason, { cause: err.cause })
 }

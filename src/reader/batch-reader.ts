@@ -1,8 +1,10 @@
 /**
  * Reads stored batches back as whole requests, and requests as events:
  * source → batch plan → one batch body at a time → rejoined requests →
- * decoders. Memory holds one batch and the requests still open, whatever the
- * number of batches.
+ * decoders. Memory holds one batch, the requests still open and the complete
+ * requests of the previous batch, whatever the number of batches: a request
+ * is handed out only after the next batch of its server is read, because a
+ * second REQ_END there may retract it (answered 503, formats/batch-v1.md §3.3).
  *
  * Damage never stops the reader: a batch that cannot be read, or that breaks
  * at some offset, is reported with its key; the events before the break are
@@ -13,7 +15,7 @@
  */
 import { BatchDecodeError, BatchReadError, type LoggingSystemError } from '../errors.js'
 import { OUTCOME_NAMES, REQ_END_EVENT, RequestOutcome } from '../formats/batch-v1/http-events.js'
-import { readBatchBody, type BatchBodyOptions } from './batch-body.js'
+import { readBatchBodyStream, type BatchBodyOptions } from './batch-body.js'
 import { planBatches, type PlannedBatch } from './batch-plan.js'
 import type { BatchSource } from './batch-source.js'
 import { RequestDecoderRegistry } from '../decoders/registry.js'
@@ -27,7 +29,7 @@ export type ReadProblem =
   | { kind: 'unreadable-batch'; key: string; reason: string }
   | { kind: 'damaged-batch'; key: string; offset: number; reason: string; eventsKept: number }
   | { kind: 'batch-gap'; serverToken: string; missing: [first: number, last: number] }
-  | { kind: 'incomplete-requests'; serverToken: string; reqIds: number[]; reason: 'no REQ_END in the last batch' | 'cut by a lost batch' }
+  | { kind: 'incomplete-requests'; serverToken: string; reqIds: number[]; reason: 'no REQ_END in the last batch' | 'cut by a lost batch' | 'too many open requests' }
   | { kind: 'possibly-partial-request'; serverToken: string; reqId: number; path: string }
   | { kind: 'undecodable-request'; serverToken: string; reqId: number; path: string; decoder: string; reason: string }
 
@@ -51,6 +53,8 @@ export interface ReadReport {
   notComplete: Record<string, number>
   /** Requests whose REQ_END never came, or that a lost batch cut. */
   incomplete: number
+  /** Of those, requests dropped while open because more were open than maxOpenRequests / maxOpenBytes allow. */
+  droppedOpen: number
   /** Requests that started near a lost batch and may miss body chunks: skipped. */
   possiblyPartial: number
   /** Requests whose REQ_END time is outside the range, or whose path is filtered out (whatever their outcome). */
@@ -63,8 +67,17 @@ export interface ReadReport {
   withoutDecoder: number
 }
 
+/** Most requests held open (waiting for their REQ_END) at once. Default of `maxOpenRequests`. */
+export const DEFAULT_MAX_OPEN_REQUESTS = 100_000
+/** Most body bytes held for open requests at once. Default of `maxOpenBytes`: 256 MiB. */
+export const DEFAULT_MAX_OPEN_BYTES = 256 * 1024 * 1024
+
 export interface BatchReaderOptions extends TimeRange, BatchBodyOptions {
   source: BatchSource
+  /** Past this many open requests the oldest is dropped (counted incomplete and droppedOpen). Default: 100000. */
+  maxOpenRequests?: number
+  /** Past this many body bytes held for open requests the oldest is dropped. Default: 256 MiB. */
+  maxOpenBytes?: number
   /** Only requests whose path (with query) starts with this. Default: every request. */
   pathPrefix?: string
   /** Decoders for events(). Default: the built-in ones. */
@@ -86,6 +99,7 @@ export function emptyReport(): ReadReport {
     requests: 0,
     notComplete: {},
     incomplete: 0,
+    droppedOpen: 0,
     possiblyPartial: 0,
     filteredOut: 0,
     events: 0,
@@ -118,6 +132,9 @@ interface ServerState {
   dropped: Set<number>
   /** Open requests first seen inside a loss window. */
   suspects: Set<number>
+  /** Complete requests of the previous batch, and of this one: handed out once a later batch could no longer retract them. */
+  held: LoggedRequest[]
+  current: LoggedRequest[]
 }
 
 export class BatchReader {
@@ -160,8 +177,8 @@ export class BatchReader {
     let state: ServerState | undefined
     for (const [index, batch] of plan.batches.entries()) {
       if (state?.serverToken !== batch.serverToken) {
-        if (state) this.endServer(state)
-        state = { serverToken: batch.serverToken, previousNumber: expectFirst ? 0 : undefined, loss: undefined, dropped: new Set(), suspects: new Set() }
+        if (state) yield* this.endServer(state)
+        state = { serverToken: batch.serverToken, previousNumber: expectFirst ? 0 : undefined, loss: undefined, dropped: new Set(), suspects: new Set(), held: [], current: [] }
       }
       if (state.previousNumber !== undefined && batch.batchNumber > state.previousNumber + 1) {
         this.report.missingBatches += batch.batchNumber - state.previousNumber - 1
@@ -172,7 +189,7 @@ export class BatchReader {
       yield* this.readBatch(batch, state)
       this.options.onBatch?.(batch, index, plan.batches.length)
     }
-    if (state) this.endServer(state)
+    if (state) yield* this.endServer(state)
   }
 
   /** Every event the decoders find in the complete requests. */
@@ -213,20 +230,23 @@ export class BatchReader {
       this.report.unreadableBatches++
       this.problem({ kind: 'unreadable-batch', key: batch.key, reason: err.message })
       this.lose(state, batch.startTime)
+      yield* this.release(state)
       return
     }
     let eventsKept = 0
     try {
-      for (const { event } of readBatchBody(body, this.options)) {
+      for await (const { event } of readBatchBodyStream(body, this.options)) {
         eventsKept++
         const { reqId } = event
+        if (event.type === REQ_END_EVENT && event.outcome === RequestOutcome.unavailable && this.retract(state, reqId)) continue
         if (state.dropped.has(reqId)) {
           if (event.type === REQ_END_EVENT) state.dropped.delete(reqId)
           continue
         }
         if (state.loss && event.serverTime <= state.loss.until && !this.assembler.has(state.serverToken, reqId)) state.suspects.add(reqId)
         const request = this.assembler.push(state.serverToken, event)
-        if (request && this.accept(request, state)) yield request
+        if (request && this.accept(request, state)) state.current.push(request)
+        else if (!request) this.capOpenRequests(state)
       }
       this.report.batchesRead++
     } catch (err) {
@@ -235,6 +255,48 @@ export class BatchReader {
       this.problem({ kind: 'damaged-batch', key: batch.key, offset: err.offset, reason: err.reason, eventsKept })
       this.lose(state, batch.startTime)
     }
+    yield* this.release(state)
+  }
+
+  /** Crafted batches may open requests without end: past the caps, the oldest open request is dropped and counted. */
+  private capOpenRequests(state: ServerState): void {
+    const maxRequests = this.options.maxOpenRequests ?? DEFAULT_MAX_OPEN_REQUESTS
+    const maxBytes = this.options.maxOpenBytes ?? DEFAULT_MAX_OPEN_BYTES
+    while (this.assembler.openRequests > maxRequests || (this.assembler.bufferedBytes > maxBytes && this.assembler.openRequests > 1)) {
+      const oldest = this.assembler.dropOldest()
+      if (!oldest) return
+      state.dropped.add(oldest.reqId)
+      state.suspects.delete(oldest.reqId)
+      // The ids of dropped requests are kept to ignore their later events; bounded the same way.
+      if (state.dropped.size > maxRequests) state.dropped.delete(state.dropped.values().next().value!)
+      this.report.incomplete++
+      this.report.droppedOpen++
+      if (this.report.droppedOpen === 1) {
+        this.problem({ kind: 'incomplete-requests', serverToken: state.serverToken, reqIds: [oldest.reqId], reason: 'too many open requests' })
+      }
+    }
+  }
+
+  /** After a batch: the previous batch's complete requests can no longer be retracted. */
+  private *release(state: ServerState): Generator<LoggedRequest> {
+    const ready = state.held
+    state.held = state.current
+    state.current = []
+    yield* ready
+  }
+
+  /** A second REQ_END `unavailable` for a request handed in complete: it was answered 503, so it is not replayed. */
+  private retract(state: ServerState, reqId: number): boolean {
+    for (const list of [state.current, state.held]) {
+      const index = list.findIndex((request) => request.reqId === reqId)
+      if (index < 0) continue
+      list.splice(index, 1)
+      this.report.requests--
+      const name = OUTCOME_NAMES[RequestOutcome.unavailable]
+      this.report.notComplete[name] = (this.report.notComplete[name] ?? 0) + 1
+      return true
+    }
+    return false
   }
 
   /** Counts a finished request; true when it is handed out. */
@@ -272,7 +334,8 @@ export class BatchReader {
     state.loss = { until: Math.max(state.loss?.until ?? 0, lostAt + this.range.marginMs) }
   }
 
-  private endServer(state: ServerState): void {
+  private *endServer(state: ServerState): Generator<LoggedRequest> {
+    yield* this.release(state)
     const open = this.assembler.takeServer(state.serverToken)
     // With an upper bound, a request that started after it may simply end after the listed batches.
     const to = this.range.to

@@ -30,7 +30,10 @@ export const DEFAULT_MAX_STORED_BATCH_BYTES = 512 * 1024 * 1024
 /** Reads a local batch file named by `key`, refusing one over `maxBytes`; every failure is a BatchReadError. */
 export async function readBatchFile(path: string, key: string, maxBytes: number): Promise<Uint8Array> {
   try {
-    const { size } = await stat(path)
+    const info = await stat(path)
+    const size = info.size
+    // A FIFO or a device would block the read (or never end): only regular files are batches.
+    if (!info.isFile()) throw new BatchReadError(key, 'not a regular file')
     if (size > maxBytes) throw new BatchReadError(key, `${size} bytes is over the ${maxBytes}-byte limit`)
     return await readFile(path)
   } catch (err) {

@@ -3,9 +3,10 @@
  * `<dir>/[prefix/]v1/YYYY-MM-DD/<name>`. Keys are paths relative to the
  * directory with `/` separators. A time range walks only the day folders it
  * overlaps (under every prefix folder, or the one given); temp files (dot
- * files) are skipped.
+ * files) are skipped, dot folders are not (a prefix may start with a dot).
  */
-import { readdir } from 'node:fs/promises'
+import { readdir, stat } from 'node:fs/promises'
+import { BatchReadError } from '../errors.js'
 import { join, resolve } from 'node:path'
 import { DEFAULT_MAX_STORED_BATCH_BYTES, readBatchFile, type BatchSource } from './batch-source.js'
 import { dayPrefixes, versionPrefix, type TimeRange } from './time-range.js'
@@ -31,12 +32,11 @@ async function* walk(root: string, relative: string, days: Set<string> | undefin
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const inVersionFolder = relative === 'v1' || relative.endsWith('/v1')
   for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue
     const path = relative ? `${relative}/${entry.name}` : entry.name
     if (entry.isDirectory()) {
       if (days && inVersionFolder && DAY_FOLDER.test(entry.name) && !days.has(entry.name)) continue
       yield* walk(root, path, days)
-    } else if (entry.isFile()) yield path
+    } else if (entry.isFile() && !entry.name.startsWith('.')) yield path
   }
 }
 
@@ -54,6 +54,9 @@ export class DirectorySource implements BatchSource {
   }
 
   async *listKeys(range: TimeRange): AsyncGenerator<string> {
+    // A directory that is not there is a mistake (a typo), not an empty store.
+    const info = await stat(this.directory).catch(() => undefined)
+    if (!info?.isDirectory()) throw new BatchReadError(this.directory, info ? 'not a directory' : 'no such directory')
     // Day folders of the range, wherever they sit (any prefix folder unless one is given).
     const days = dayPrefixes(range)?.map((prefix) => prefix.slice('v1/'.length, -1))
     yield* walk(this.directory, this.prefix !== undefined ? versionPrefix(this.prefix).replace(/\/$/, '') : '', days && new Set(days))

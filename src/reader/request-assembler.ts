@@ -88,6 +88,17 @@ export class RequestAssembler {
     }
   }
 
+  /** Forgets the open request seen first (of any server) and returns it. */
+  dropOldest(): (OpenRequestInfo & { serverToken: string }) | undefined {
+    const first = this.open.entries().next()
+    if (first.done) return undefined
+    const [id, request] = first.value
+    this.open.delete(id)
+    this.openBytes -= request.bytes
+    const separator = id.indexOf('\u0000')
+    return { serverToken: id.slice(0, separator), reqId: Number(id.slice(separator + 1)), firstTime: request.firstTime, bytes: request.bytes }
+  }
+
   /** Forgets every open request of a server (its batches are over); returns how many there were. */
   dropServer(serverToken: string): number {
     return this.takeServer(serverToken).length

@@ -7,7 +7,7 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { BatchReadError } from '../errors.js'
 import { normalizeKeyPrefix } from '../formats/batch-v1/object-key.js'
-import { createS3Client, type S3Location } from '../sinks/s3-sink.js'
+import { createS3Client, type S3Location } from '../s3/s3-client.js'
 import { DEFAULT_MAX_STORED_BATCH_BYTES, type BatchSource } from './batch-source.js'
 import { dayPrefixes, versionPrefix, type TimeRange } from './time-range.js'
 

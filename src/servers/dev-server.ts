@@ -1,7 +1,9 @@
 /**
  * The DevServer: the events API of the seed (POST /api/post-events, GET
  * /events.json, GET /reset) kept in memory, plus a live page for local
- * development. It is a fastify plugin (`devServerPlugin`) and, for the seed's
+ * development. It runs on a developer's machine, so web pages must not reach
+ * it: only event posts carry CORS, /reset refuses other sites, and a request
+ * that came in on loopback must name a loopback host (request-guard.ts). It is a fastify plugin (`devServerPlugin`) and, for the seed's
  * `new DevServer().listen(PORT, cb)`, a class that owns its own fastify.
  */
 import Fastify, { type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from 'fastify'
@@ -17,6 +19,8 @@ import type { EventRecord } from '../model/event-record.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { DevEventStore } from './dev-event-store.js'
 import { renderDevServerPage } from './dev-server-page.js'
+import { crossSiteProblem, rebindingProblem } from './request-guard.js'
+import { pathOf } from './responses.js'
 
 export const DEFAULT_DEV_SERVER_PORT = 7007
 export const DEFAULT_DEV_SERVER_HOST = '127.0.0.1'
@@ -35,8 +39,10 @@ export interface DevServerOptions {
   maxEvents?: number
   /** Where events live; pass one to share it or to look inside. Default: a new DevEventStore. */
   store?: DevEventStore
-  /** CORS answers, as on the LoggingServer. Default: reflect the Origin. */
+  /** CORS of `POST /api/post-events` (and its preflight), as on the LoggingServer; other routes carry CORS only for a configured origin string. Default: reflect the Origin. */
   cors?: CorsOptions
+  /** Host names accepted besides loopback ones on a request that arrived on loopback (DNS rebinding guard). Default: none. */
+  allowedHosts?: readonly string[]
   /** The server clock, ms since 1970, read once per request. Default: Date.now. */
   now?: () => number
   /** Heartbeat of the live event stream, ms. Default: DEFAULT_STREAM_HEARTBEAT_MS (15 s). */
@@ -48,6 +54,7 @@ interface NormalizedOptions {
   maxEvents: number
   store: DevEventStore
   cors: CorsOptions
+  allowedHosts: readonly string[]
   now: () => number
   heartbeatMs: number
 }
@@ -66,6 +73,7 @@ function normalizeOptions(options: DevServerOptions): NormalizedOptions {
     maxEvents: positiveInteger('maxEvents', options.maxEvents, DEFAULT_DEV_MAX_EVENTS),
     store: options.store ?? new DevEventStore(),
     cors: options.cors ?? {},
+    allowedHosts: options.allowedHosts ?? [],
     now: options.now ?? Date.now,
     heartbeatMs: positiveInteger('heartbeatMs', options.heartbeatMs, DEFAULT_STREAM_HEARTBEAT_MS),
   }
@@ -124,8 +132,13 @@ export const devServerPlugin: FastifyPluginAsync<DevServerOptions> = async (app,
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (_request, body, done) => done(null, body))
 
+  // Browsers post events from any page, so ingestion reflects the Origin; reading and resetting
+  // a developer's local events is for the DevServer's own page (or a configured origin) only.
+  const corsApplies = (request: FastifyRequest) => typeof options.cors.origin === 'string' || pathOf(request.url).endsWith('/api/post-events')
   app.addHook('onRequest', async (request, reply) => {
-    reply.headers(corsHeaders(request.headers, options.cors))
+    const rebinding = rebindingProblem(request.headers.host, request.raw.socket?.localAddress, options.allowedHosts)
+    if (rebinding) throw new BadRequestError(403, rebinding)
+    if (corsApplies(request)) reply.headers(corsHeaders(request.headers, options.cors))
   })
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = errorBody(err)
@@ -134,7 +147,7 @@ export const devServerPlugin: FastifyPluginAsync<DevServerOptions> = async (app,
   })
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'LS_BAD_REQUEST', reason: `no route ${request.method} ${request.url.split('?')[0]}` }))
 
-  app.options('/*', async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, options.cors)).send())
+  app.options('/*', async (request, reply) => reply.code(204).headers(corsApplies(request) ? preflightHeaders(request.headers, options.cors) : {}).send())
 
   app.post('/api/post-events', {
     bodyLimit: options.bodyLimit,
@@ -150,14 +163,21 @@ export const devServerPlugin: FastifyPluginAsync<DevServerOptions> = async (app,
   // Built as text: values are embedded exactly as received, never parsed (so never too deep to answer).
   app.get('/events.json', async (request, reply) => reply.type('application/json; charset=utf-8').send(store.eventsJson(bucketOf(request, true))))
   app.get('/buckets.json', async () => ({ buckets: store.buckets() }))
-  app.get('/reset', async () => ({ deleted: store.reset() }))
+  // POST is the way; GET stays because the seed's API has it. Either is refused to other sites.
+  const reset = async (request: FastifyRequest) => {
+    const crossSite = crossSiteProblem(request.headers)
+    if (crossSite) throw new BadRequestError(403, crossSite)
+    return { deleted: store.reset() }
+  }
+  app.post('/reset', reset)
+  app.get('/reset', reset)
 
   app.get('/events/stream', (request, reply) => {
     const bucket = bucketOf(request, false)
     reply.hijack()
     const raw = reply.raw
     raw.writeHead(200, {
-      ...corsHeaders(request.headers, options.cors),
+      ...(corsApplies(request) ? corsHeaders(request.headers, options.cors) : {}),
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',

@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import { BatchWriter, type OpenBatch, type SealedBatch } from '../batch/batch-writer.js'
@@ -37,6 +37,8 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 30_000
 export const DEFAULT_UNSENT_DIRECTORY = './unsent-batches'
 export const DEFAULT_MAX_BACKLOG_BYTES = 128 * 1024 * 1024
 export const DEFAULT_RETRY_AFTER_SECONDS = 5
+/** close(): how long answers written at the end get to reach their clients before the connections are cut. */
+const CONNECTION_GRACE_MS = 1000
 
 /**
  * When a request is answered:
@@ -104,6 +106,8 @@ export interface LoggingServerOptions extends CaptureOptions {
   unsentDirectory?: string
   /** Backoff between attempts to store a batch. Default: 200 ms doubling to 30 s, full jitter. */
   retryPolicy?: Partial<RetryPolicy>
+  /** listen(): check the sink first (a write-and-delete probe, HeadBucket) and refuse to start with SinkUnusableError. Default: true. */
+  checkSinkAtStart?: boolean
   /** Structured logger (pino or alike). Default: silent. */
   logger?: ServerLogger
   /** Names this process in every key. Default: 8 random base58 characters. */
@@ -160,7 +164,11 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     retryAfterSeconds: number
   }
   private readonly answerProfiles: AnswerProfiles
+  private readonly checkSinkAtStart: boolean
   private server: Server | undefined
+  /** Open connections of the standalone server, and those whose request waits for durability to be answered. */
+  private readonly sockets = new Set<Socket>()
+  private readonly awaitingAnswer = new Set<Socket>()
   private closing: Promise<void> | undefined
   /** Set when close() seals the last batch: nothing may be logged after it. */
   private finalSeal = false
@@ -186,6 +194,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     }
     this.ack = options.ack ?? DEFAULT_ACK_MODE
     if (!ACK_MODES.includes(this.ack)) throw new InvalidOptionError('ack', `must be one of ${ACK_MODES.join(', ')}, got ${String(this.ack)}`)
+    this.checkSinkAtStart = options.checkSinkAtStart ?? true
     this.serverToken = options.serverToken ?? randomToken()
     this.logger = options.logger ?? silentLogger
     this.sink = chooseSink(options)
@@ -350,11 +359,20 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       recorded.end(RequestOutcome.complete)
       const origin = recorded.head.origin
       if (this.ack === 'immediate') return this.answer(req, res, origin)
+      // Spared when close() cuts connections at its deadline: this one gets an answer (503 if need be).
+      const socket = req.socket
+      this.awaitingAnswer.add(socket)
       const durable = recorded.batches.map((batch) => (this.ack === 'spool' ? batch.commit() : batch.stored))
-      Promise.all(durable).then(
-        () => this.answer(req, res, origin),
-        (err: Error) => this.reject(res, origin, 503, `not persisted: ${err.message}`),
-      )
+      Promise.all(durable)
+        .then(
+          () => this.answer(req, res, origin),
+          (err: Error) => {
+            // After the last seal nothing more can be written (ack=s3 at shutdown: the batch is saved as is).
+            if (!this.finalSeal) recorded.retract()
+            this.reject(res, origin, 503, `not persisted: ${err.message}`)
+          },
+        )
+        .finally(() => this.awaitingAnswer.delete(socket))
     })
     // 'close' without 'end': the client went away mid-request. (No 'error' listener is
     // needed: node emits an aborted request's error only to existing listeners.)
@@ -386,15 +404,28 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   async listen(port: number, host?: string | (() => void), callback?: () => void): Promise<AddressInfo> {
     if (typeof host === 'function') [callback, host] = [host, undefined]
     if (this.closing) throw new ClosedError('LoggingServer')
+    // A sink that cannot store is found now, not at the first batch while clients already got 200.
+    if (this.checkSinkAtStart) await this.sink.check?.()
     await this.recovered
+    const { requestTimeoutMs, headersTimeoutMs } = this.settings
     const server = (this.server = createServer(
       {
-        requestTimeout: this.settings.requestTimeoutMs,
-        headersTimeout: this.settings.headersTimeoutMs,
+        requestTimeout: requestTimeoutMs,
+        headersTimeout: headersTimeoutMs,
         keepAliveTimeout: this.settings.keepAliveTimeoutMs,
+        // Node checks both timeouts every 30 s by default, which let a slow client stay ~29 s
+        // past a 10 s limit: check often enough that each limit holds within a quarter of itself.
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(requestTimeoutMs, headersTimeoutMs) / 4))),
       },
       this.handleRequest,
     ))
+    // A client that half-closes after sending a whole request still gets its answer (ack=spool|s3
+    // answer later); by default node would abort the request and end the socket unanswered.
+    ;(server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
     return new Promise((resolve, reject) => {
       server.once('error', reject)
       server.listen(port, host, () => {
@@ -437,28 +468,45 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     const sealed = this.writer.seal()
     if (cut > 0) this.logger.warn({ requests: cut }, 'requests still in flight at the close deadline were logged as aborted')
     await sealed
-    await listenerClosed
     try {
       await this.uploader.drain(deadline)
     } catch (err) {
       if (!(err instanceof UnsentBatchesError)) throw err
       this.uploader.stop()
+      // Settles the batches: clients waiting on them (ack=s3) are answered 503 before their connections go.
       await this.saveUnsent(this.uploader.pending())
     } finally {
       await this.sink.close?.()
+      await this.closeConnections(listenerClosed)
     }
   }
 
   private stopListening(server: Server, deadline: number): Promise<void> {
     return new Promise((resolve) => {
-      // In-flight requests get until the deadline; then their connections are cut (logged as aborted).
-      const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()))
+      // In-flight requests get until the deadline; then their connections are cut (logged as aborted),
+      // except those whose whole request waits for its answer: shutDown() answers them first.
+      const cut = setTimeout(() => {
+        for (const socket of this.sockets) if (!this.awaitingAnswer.has(socket)) socket.destroy()
+      }, Math.max(0, deadline - Date.now()))
       server.close(() => {
         clearTimeout(cut)
         resolve()
       })
       server.closeIdleConnections()
     })
+  }
+
+  /** After the last answers are written: idle connections close now, the rest after a short grace. */
+  private async closeConnections(listenerClosed: Promise<void>): Promise<void> {
+    const server = this.server
+    if (!server) return
+    await new Promise((resolve) => setImmediate(resolve))
+    server.closeIdleConnections()
+    let grace: NodeJS.Timeout | undefined
+    await Promise.race([listenerClosed, new Promise((resolve) => (grace = setTimeout(resolve, CONNECTION_GRACE_MS)))])
+    clearTimeout(grace)
+    server.closeAllConnections()
+    await listenerClosed
   }
 
   private async saveUnsent(batches: SealedBatch[]): Promise<never> {

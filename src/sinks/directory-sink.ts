@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve, sep } from 'node:path'
-import { SinkWriteError } from '../errors.js'
+import { SinkUnusableError, SinkWriteError } from '../errors.js'
+import { keyPathProblem } from '../formats/batch-v1/object-key.js'
 import type { Sink } from './sink.js'
 
 export const DEFAULT_BATCH_DIRECTORY = './batches'
@@ -21,14 +22,11 @@ export class DirectorySink implements Sink {
     this.description = `dir:${directory}`
   }
 
-  /** The file a key is stored at. Throws for a key that would leave the directory. */
+  /** The file a key is stored at. Throws for a key no sink may store (formats/batch-v1.md §1.1). */
   pathOf(key: string): string {
-    const path = join(this.directory, ...key.split('/'))
-    const inside = relative(this.directory, path)
-    if (inside === '' || inside.startsWith('..') || inside.split(sep).includes('..')) {
-      throw new SinkWriteError(key, 'key leaves the batch directory')
-    }
-    return path
+    const problem = keyPathProblem(key)
+    if (problem) throw new SinkWriteError(key, `key ${problem}`)
+    return join(this.directory, ...key.split('/'))
   }
 
   /** Keys of the finished files under the directory (temp files skipped), sorted. */
@@ -46,6 +44,25 @@ export class DirectorySink implements Sink {
 
   async delete(key: string): Promise<void> {
     await unlink(this.pathOf(key))
+  }
+
+  /** Start-up check: creates the directory and writes, syncs and deletes a probe file in it. */
+  async check(): Promise<void> {
+    const probe = join(this.directory, `.probe-${randomBytes(4).toString('hex')}.tmp`)
+    try {
+      await mkdir(this.directory, { recursive: true })
+      const file = await open(probe, 'wx')
+      try {
+        await file.writeFile('probe')
+        await file.sync()
+      } finally {
+        await file.close()
+      }
+      await unlink(probe)
+    } catch (err) {
+      await unlink(probe).catch(() => {})
+      throw new SinkUnusableError(this.description, probeFailure(err as NodeJS.ErrnoException), { cause: err })
+    }
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
@@ -68,6 +85,15 @@ export class DirectorySink implements Sink {
       throw new SinkWriteError(key, (err as Error).message, { cause: err })
     }
   }
+}
+
+/** Why the probe failed, in words a person acts on. */
+function probeFailure(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EACCES' || err.code === 'EPERM') return `permission denied (${err.path ?? ''})`
+  if (err.code === 'EROFS') return 'the file system is read-only'
+  if (err.code === 'ENOTDIR' || err.code === 'EEXIST') return `a file is in the way (${err.path ?? ''})`
+  if (err.code === 'ENOSPC') return 'no space left on the device'
+  return err.message
 }
 
 /** Makes a rename durable. Some file systems refuse to fsync a directory; that is not an error. */

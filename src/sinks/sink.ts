@@ -4,6 +4,8 @@ export interface Sink {
   readonly description: string
   /** Stores `body` under `key`. Storing the same key twice must be harmless (retries do). */
   put(key: string, body: Uint8Array): Promise<void>
+  /** Start-up check that stores can succeed (a write-and-delete probe, HeadBucket); throws SinkUnusableError. Optional. */
+  check?(): Promise<void>
   /** Releases connections or handles. */
   close?(): Promise<void>
 }

@@ -135,6 +135,28 @@ class SpoolSegment implements JournalSegment {
   }
 }
 
+/**
+ * The key and header size of a segment. The header is `SPOOL_MAGIC <key> "\n"`;
+ * the file name is the key, URI-encoded. A key holding a line break (older
+ * versions let a prefix have one) is taken from the file name, checked
+ * against the header's bytes.
+ */
+function segmentHeader(content: Buffer, fileName: string): { key: string; bytes: number } | undefined {
+  if (!content.subarray(0, SPOOL_MAGIC.length).equals(Buffer.from(SPOOL_MAGIC))) return undefined
+  const newline = content.indexOf(0x0a, SPOOL_MAGIC.length)
+  const key = newline > 0 ? content.subarray(SPOOL_MAGIC.length, newline).toString() : ''
+  if (parseObjectKey(key)) return { key, bytes: newline + 1 }
+  let named: string
+  try {
+    named = decodeURIComponent(fileName.slice(0, -SEGMENT_SUFFIX.length))
+  } catch {
+    return undefined
+  }
+  const expected = Buffer.from(`${SPOOL_MAGIC}${named}\n`)
+  if (!parseObjectKey(named) || !content.subarray(0, expected.byteLength).equals(expected)) return undefined
+  return { key: named, bytes: expected.byteLength }
+}
+
 export interface RecoveredSegment {
   key: string
   path: string
@@ -208,13 +230,13 @@ export class Spool implements BatchJournal {
         this.events.onError(new Error(`cannot read spool segment (left in place): ${(err as Error).message}`), path)
         continue
       }
-      const newline = content.indexOf(0x0a, SPOOL_MAGIC.length)
-      const key = newline > 0 ? content.subarray(SPOOL_MAGIC.length, newline).toString() : ''
-      if (!content.subarray(0, SPOOL_MAGIC.length).equals(Buffer.from(SPOOL_MAGIC)) || !parseObjectKey(key)) {
+      const header = segmentHeader(content, name)
+      if (!header) {
         this.events.onError(new Error('not a spool segment (bad header); left in place'), path)
         continue
       }
-      const frames = content.subarray(newline + 1)
+      const { key } = header
+      const frames = content.subarray(header.bytes)
       let whole = 0
       let events = 0
       try {

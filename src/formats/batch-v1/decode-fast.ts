@@ -186,7 +186,8 @@ export function decodeEventFast(bytes: Buffer, start: number, end: number): Http
         for (let h = 0; h < size; h++) {
           const name = cursor.str()
           const value = cursor.str()
-          if (name === undefined || value === undefined) return undefined
+          // `__proto__` goes to the general decoder, which rejects it (formats/batch-v1.md §3.6).
+          if (name === undefined || value === undefined || name === '__proto__') return undefined
           headers[name] = value
         }
         break

@@ -36,8 +36,36 @@ export interface DecodedEvent {
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
 
-/** Reads a msgpack unsigned integer (any width) at `offset`: [value, bytes used]. */
-function readLengthPrefix(bytes: Buffer, offset: number): [number, number] {
+/**
+ * The general decoder with the reader's text rule (formats/batch-v1.md §3.6):
+ * every str is decoded as the WHATWG UTF-8 decoder does (each maximal invalid
+ * subsequence becomes U+FFFD), the same call the fast path makes. The library's
+ * own decoder turns invalid bytes into other text (even lone surrogates), so the
+ * two paths would disagree on the same bytes.
+ */
+class BatchEventDecoder extends Decoder {}
+interface DecoderInternals {
+  bytes: Uint8Array
+  pos: number
+  maxStrLength: number
+}
+Object.defineProperty(BatchEventDecoder.prototype, 'decodeUtf8String', {
+  value: function decodeUtf8String(this: DecoderInternals, byteLength: number, headerOffset: number): string {
+    if (byteLength > this.maxStrLength) throw new RangeError(`Max length exceeded: UTF-8 byte length (${byteLength}) > maxStrLength (${this.maxStrLength})`)
+    const start = this.pos + headerOffset
+    if (this.bytes.byteLength < start + byteLength) throw new RangeError('Insufficient data')
+    const bytes = this.bytes
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8', start, start + byteLength)
+    this.pos = start + byteLength
+    return text
+  },
+})
+
+/**
+ * Reads a msgpack unsigned integer (any width) at `offset`: [value, bytes used].
+ * The one reader of a frame's length prefix (the spool and the streamed batch reader use it too).
+ */
+export function readLengthPrefix(bytes: Buffer, offset: number): [number, number] {
   const first = bytes[offset]!
   if (first <= 0x7f) return [first, 1]
   const width = first === 0xcc ? 1 : first === 0xcd ? 2 : first === 0xce ? 4 : first === 0xcf ? 8 : 0
@@ -135,7 +163,7 @@ export function* decodeBatchV1(bytes: Uint8Array, options: BatchDecodeOptions = 
   const maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES
   const fastPath = options.fastPath ?? true
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const decoder = new Decoder({ maxStrLength: maxEventBytes, maxBinLength: maxEventBytes, maxMapLength: 0xffff, maxArrayLength: 0xffff })
+  const decoder = new BatchEventDecoder({ maxStrLength: maxEventBytes, maxBinLength: maxEventBytes, maxMapLength: 0xffff, maxArrayLength: 0xffff })
   let offset = 0
   while (offset < bytes.byteLength) {
     const [length, prefixBytes] = readLengthPrefix(buffer, offset)

@@ -25,18 +25,35 @@ export interface ObjectKeyParts {
 const TOKEN = `[${BASE58_ALPHABET}]{${TOKEN_LENGTH}}`
 const KEY_PATTERN = new RegExp(
   `^(?:(.+)/)?v1/(\\d{4})-(\\d{2})-(\\d{2})/(\\d{2})-(\\d{2})-(\\d{2})-(\\d{3})-Z-(${TOKEN})-(${TOKEN})-([1-9]\\d*)-v1(\\.gz)?$`,
+  // dotAll: a key written by an older version may hold a line break in its prefix.
+  's',
 )
 
 const pad = (value: number, width = 2) => String(value).padStart(width, '0')
 
-/** Normalises a user-given prefix: no leading/trailing slashes; rejects `..` and empty segments. */
+// C0 and C1 controls, DEL, and the line and paragraph separators U+2028/U+2029: a key with
+// one is misread by line-based tools (the spool header, logs, many S3 consoles).
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/
+
+/**
+ * Why `path` (a key prefix, or a whole key) cannot be stored, or undefined when
+ * it can. The one rule for the prefix option and every sink: no control
+ * characters, and no empty, `.` or `..` segment (so a key stays a plain path
+ * under a directory, and S3 and a directory hold the same names).
+ */
+export function keyPathProblem(path: string): string | undefined {
+  if (CONTROL_CHARACTER.test(path)) return 'has a control character (line breaks, U+2028 and U+2029 included)'
+  if (path.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) return "has an empty, '.' or '..' segment"
+  return undefined
+}
+
+/** Normalises a user-given prefix: no leading/trailing slashes; refuses what keyPathProblem refuses. */
 export function normalizeKeyPrefix(prefix: string | undefined): string | undefined {
   if (prefix === undefined) return undefined
   const trimmed = prefix.replace(/^\/+|\/+$/g, '')
   if (trimmed === '') return undefined
-  if (trimmed.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')) {
-    throw new InvalidOptionError('prefix', `${JSON.stringify(prefix)} has an empty, '.' or '..' segment`)
-  }
+  const problem = keyPathProblem(trimmed)
+  if (problem) throw new InvalidOptionError('prefix', `${JSON.stringify(prefix)} ${problem}`)
   return trimmed
 }
 

@@ -167,6 +167,13 @@ export { createEventServerMetrics, type EventServerMetrics } from './ops/event-s
 export { createAdminEndpoints, type Readiness, type MetricsSource } from './ops/admin-server.js'
 export { openEventStore, type OpenEventStoreOptions } from './store/open-store.js'
 
+// Analytics (seed 003): docs/analytics.md
+export { analyticsRoutes, analyticsEventServerRoutes, helpDocument, type AnalyticsRoutesOptions, type RouteHelp } from './servers/analytics-routes.js'
+export { EventAnalytics, type EventAnalyticsOptions, type StatsResult, type DailyRow, type ActivityResult, type UniquesResult, type FlowRow } from './analytics/event-analytics.js'
+export { FunnelCounter, type FunnelResult, type FunnelStep, type OrderedEvent } from './analytics/funnel.js'
+export { type EventFilter, type Granularity, GRANULARITIES, DEFAULT_ANALYTICS_BUCKET, MAX_PAGE_LIMIT } from './analytics/analytics-params.js'
+export { decodeApiEvent, encodeApiEventBody, apiEventKey, apiEventsRequestDecoder, API_EVENTS_SOURCE, type ApiEventContext } from './decoders/api-events.js'
+
 // Analytics clients: Segment, PostHog, Mixpanel, Grouparoo (docs/clients.md), write keys, identity, /rpc
 export { CLIENT_FORMATS, decodeClientRequest, findClientFormat } from './decoders/client-formats.js'
 export { clientRequestFromLogged, withWriteKey, type ClientAnswer, type ClientEvent, type ClientFormat, type ClientFormatName, type ClientRequest, type DecodedClientRequest } from './decoders/client-request.js'

@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { encodeEventbufV2Events } from '../src/formats/eventbuf-v2.js'
 import { EventServer, type EventServerRoutes } from '../src/servers/event-server.js'
+import { DevServer } from '../src/servers/dev-server.js'
+import { createClient } from '../src/client/create-client.js'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
 import { openEventStore } from '../src/store/open-store.js'
 import { tempDir } from './helpers/temp.js'
@@ -217,4 +219,34 @@ t.test('other features add routes as plugins; they share the store and the error
   const missing = await call(`${url}/nope`)
   t.equal(missing.status, 404)
   t.match(missing.json.reason, /no route GET \/nope/)
+})
+
+t.test('a client or page can switch between the DevServer and the EventServer: same answers, same events.json', async (t) => {
+  const now = () => 1_800_000_000_000
+  const { url } = await startServer(t, { now })
+  const dev = new DevServer({ now })
+  const devUrl = await dev.listen(0, '127.0.0.1')
+  t.teardown(() => dev.close())
+  const body = JSON.stringify({ events: [
+    { key: 'b', type: 'click', value: { page: '/x', n: [1, 2, { deep: true }] }, clientTime: 5 },
+    { key: ['user-1', 2], type: 7, value: {}, clientTime: 6 },
+    { key: 12, type: 'view', value: { a: null }, clientTime: 7 },
+    { key: 'b', type: 'again', value: {}, clientTime: 8 },
+  ] })
+  const eventbuf = encodeEventbufV2Events([{ key: 'a', type: 'x', value: { ok: 'yes' }, clientTime: 9 }])
+  for (const base of [url, devUrl]) {
+    t.same((await post(base, 'same', body)).json, { stored: 3, duplicates: 1 }, `${base}: the post's answer`)
+    t.same((await post(base, 'same', eventbuf, 'application/eventbuf-v2')).json, { stored: 1, duplicates: 0 })
+  }
+  const fromEventServer = await call(`${url}/events.json?bucket=same`)
+  const fromDevServer = await call(`${devUrl}/events.json?bucket=same`)
+  t.same(fromEventServer.json, fromDevServer.json, 'the same events, in the same order, with the same fields')
+  t.same((await call(`${url}/buckets.json`)).json, (await call(`${devUrl}/buckets.json`)).json)
+
+  // The package's own client, pointed at the EventServer, sees its events stored.
+  const client = createClient({ url, bucket: 'client', flushIntervalMs: 0, maxBatchEvents: 1000 })
+  for (let i = 0; i < 250; i++) client.track({ key: ['c', i], type: 'tracked', value: { i } })
+  const flushed = await client.close()
+  t.match(flushed, { sent: 250, stored: 250, duplicates: 0 })
+  t.equal((await call(`${url}/events.json?bucket=client`)).json.events.length, 250)
 })

@@ -8,6 +8,9 @@ import { request } from 'undici'
 import { main } from '../src/cli/main.js'
 import { captureIo } from './helpers/cli-io.js'
 import { writeTailBacklog } from './helpers/tail-backlog.js'
+import { LoggingServer } from '../src/index.js'
+import { makeEvents, postEvents } from './helpers/replay.js'
+import { startS3rver, S3RVER_CREDENTIALS } from './helpers/s3rver.js'
 import { spawnNode, type Child } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
 
@@ -138,4 +141,23 @@ t.test('kill -9 after acknowledged direct posts: every acknowledged event is the
   const clash = spawnNode(t, [BIN, 'events', '--port', '0', '--host', '127.0.0.1', '--db', db])
   t.equal(await clash.exited, 1)
   t.match(clash.output(), /could not start: .*locked/)
+})
+
+t.test('--tail-s3-bucket/--tail-s3-prefix/--tail-s3-endpoint: a LoggingServer writing to s3rver, tailed by the command', async (t) => {
+  const s3 = await startS3rver()
+  t.teardown(() => s3.close())
+  const logger = new LoggingServer({ s3: s3.location, keyPrefix: 'prod/web', batchSeconds: 0.2 })
+  const { port } = await logger.listen(0, '127.0.0.1')
+  t.teardown(() => logger.close())
+  const sent = [...makeEvents('s3json', 9), ...makeEvents('s3buf', 9)]
+  await postEvents(`http://127.0.0.1:${port}`, 'shop', sent.slice(0, 9), 'json', 2)
+  const env = { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' }
+  const events = await startEvents(t, ['--db', join(tempDir(t), 'e.duckdb'), '--tail-s3-bucket', s3.bucket, '--tail-s3-prefix', 'prod/web', '--tail-s3-endpoint', s3.endpoint, '--tail-interval-seconds', '0.1'], env)
+  // Traffic after the EventServer started is picked up too.
+  await postEvents(`http://127.0.0.1:${port}`, 'shop', sent.slice(9), 'eventbuf-v2', 2)
+  while ((await bucketCount(events.url, 'shop')) < sent.length) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same((await keysOf(events.url, 'shop')).sort(), sent.map((e) => String(e.key)).sort(), 'exactly the posted events')
+  const metrics = (await get(`${events.admin}/metrics`)).text
+  t.ok(metric(metrics, 'events_tail_batches_total{result="read"}') >= 2, 'batches tailed are counted')
+  t.equal(metric(metrics, 'events_stored_total{origin="tail"}'), sent.length)
 })

@@ -2,17 +2,37 @@
  * `logging-system gen`: seed 003's random event generator (reg.sh). Sends
  * `--total` random events with random types, users and times between
  * `--startTime` and `--endTime`, `--concurrency` requests at a time, and
- * prints what was sent, what failed, and the rate.
+ * prints what was sent, what failed, and the rate. `--format api-events`
+ * (or a `--uri` ending in /api/events) posts seed 003's own bodies, one event
+ * a request, to an EventServer's POST /api/events.
  */
 import { randomUUID } from 'node:crypto'
 import { Agent } from 'undici'
 import { CliUsageError } from '../errors.js'
-import { EVENT_FORMATS, postEvents, postEventsUrl, type EventFormat, type PostResult } from '../client/post-events.js'
+import { EVENT_FORMATS, postBody, postEvents, postEventsUrl, type EventFormat, type PostResult } from '../client/post-events.js'
+import { API_EVENTS_PATH, encodeApiEventBody } from '../decoders/api-events.js'
+import type { LogEvent } from '../formats/json-events.js'
 import { randomEvents, seededRandom } from '../client/random-events.js'
 import { DEFAULT_SEND_RETRY_POLICY, normalizeRetryPolicy } from '../retry-policy.js'
 import type { CliCommand, ParsedCommandLine, CliIo } from './command-line.js'
 
 const DAY_SECONDS = 86_400
+/** Seed 003's body, one event a request, to POST /api/events. */
+export const API_EVENTS_FORMAT = 'api-events'
+const GEN_FORMATS = [...EVENT_FORMATS, API_EVENTS_FORMAT]
+
+/** The POST /api/events endpoint for `bucket`: `url` is a base URL or already ends in /api/events. */
+export function apiEventsUrl(url: string, bucket: string): URL {
+  const endpoint = postEventsUrl(url, bucket)
+  endpoint.pathname = endpoint.pathname.replace(/\/api\/post-events$/, '')
+  if (!endpoint.pathname.endsWith(API_EVENTS_PATH)) endpoint.pathname = endpoint.pathname.replace(/\/?$/, '') + API_EVENTS_PATH
+  return endpoint
+}
+
+/** One generated event as seed 003's body: its time in seconds, its value as params. */
+function apiEventBody(event: LogEvent): string {
+  return encodeApiEventBody(String(event.type), event.clientTime / 1000, JSON.stringify(event.value))
+}
 
 export interface GenSummary {
   sentEvents: number
@@ -46,19 +66,22 @@ async function run(args: ParsedCommandLine, io: CliIo): Promise<number> {
   if (args.values.ws !== undefined) return (await import('./gen-ws.js')).runOverWebSocket(args, io)
   const uri = args.values.uri
   if (typeof uri !== 'string' || uri === '') throw new CliUsageError('--uri is required, e.g. --uri http://127.0.0.1:7007')
-  const bucket = String(args.values.bucket)
-  const format = String(args.values.format) as EventFormat
-  if (!EVENT_FORMATS.includes(format)) throw new CliUsageError(`--format must be one of ${EVENT_FORMATS.join(', ')}, got ${JSON.stringify(format)}`)
+  const format = args.values.format === undefined ? (/\/api\/events\/?$/.test(new URL(uri, 'http://x').pathname) ? API_EVENTS_FORMAT : 'json') : String(args.values.format)
+  if (!GEN_FORMATS.includes(format)) throw new CliUsageError(`--format must be one of ${GEN_FORMATS.join(', ')}, got ${JSON.stringify(format)}`)
+  const apiEvents = format === API_EVENTS_FORMAT
+  // The dashboard opens on bucket `default`; the seed-004 formats keep their `gen` bucket.
+  const bucket = args.values.bucket === undefined ? (apiEvents ? 'default' : 'gen') : String(args.values.bucket)
   const total = integerFlag(args, 'total', 0)!
   const concurrency = integerFlag(args, 'concurrency', 1)!
   const batch = integerFlag(args, 'batch', 1)!
+  if (apiEvents && batch !== 1) throw new CliUsageError('--format api-events sends one event a request; leave --batch out')
   const nowSeconds = Math.floor(Date.now() / 1000)
   const endTime = integerFlag(args, 'endTime', 0) ?? nowSeconds
   const startTime = integerFlag(args, 'startTime', 0) ?? endTime - DAY_SECONDS
   if (startTime > endTime) throw new CliUsageError(`--startTime (${startTime}) is after --endTime (${endTime})`)
   const seed = integerFlag(args, 'seed', 0) ?? Math.floor(Math.random() * 2 ** 32)
   const retry = normalizeRetryPolicy({ maxRetries: integerFlag(args, 'retries', 0)! }, DEFAULT_SEND_RETRY_POLICY)
-  const endpoint = postEventsUrl(uri, bucket)
+  const endpoint = apiEvents ? apiEventsUrl(uri, bucket) : postEventsUrl(uri, bucket)
 
   const random = seededRandom(seed)
   const options = { startMs: startTime * 1000, endMs: endTime * 1000 + 999, keyPrefix: `gen-${randomUUID().slice(0, 8)}` }
@@ -76,7 +99,9 @@ async function run(args: ParsedCommandLine, io: CliIo): Promise<number> {
       const events = randomEvents(random, index * batch, count, options)
       let result: PostResult
       try {
-        result = await postEvents(events, { endpoint, format, retry, dispatcher })
+        result = apiEvents
+          ? await postBody(apiEventBody(events[0]!), 'application/json', 1, { endpoint, retry, dispatcher })
+          : await postEvents(events, { endpoint, format: format as EventFormat, retry, dispatcher })
       } catch (err) {
         summary.failedEvents += count
         summary.failedRequests++
@@ -106,15 +131,15 @@ async function run(args: ParsedCommandLine, io: CliIo): Promise<number> {
 export const command: CliCommand = {
   name: 'gen',
   envPrefix: 'GEN_',
-  summary: 'Send random events (types, users, times between two dates) to a DevServer or LoggingServer.',
+  summary: 'Send random events (types, users, times between two dates) to a DevServer, LoggingServer or EventServer.',
   flags: [
     { name: 'uri', short: 'u', type: 'string', description: 'Server base URL, or its full /api/post-events URL (required).' },
     { name: 'total', type: 'integer', default: 100, description: 'How many events to send.' },
     { name: 'startTime', type: 'integer', description: 'Earliest event time, Unix seconds (default: endTime - 1 day).' },
     { name: 'endTime', type: 'integer', description: 'Latest event time, Unix seconds (default: now).' },
     { name: 'concurrency', type: 'integer', default: 100, description: 'Requests in flight at once.' },
-    { name: 'bucket', type: 'string', default: 'gen', description: 'Bucket token the events go to.' },
-    { name: 'format', type: 'string', default: 'json', description: 'Wire format: json or eventbuf-v2.' },
+    { name: 'bucket', type: 'string', description: 'Bucket token the events go to (default: default for api-events, else gen).' },
+    { name: 'format', type: 'string', description: 'Wire format: json or eventbuf-v2 (to /api/post-events), or api-events (seed 003, to /api/events). Default: api-events when --uri ends in /api/events, else json.' },
     { name: 'batch', type: 'integer', default: 1, description: 'Events per request.' },
     { name: 'retries', type: 'integer', default: 2, description: 'Retries of a request after a network error or 5xx.' },
     { name: 'seed', type: 'integer', description: 'Seed of the random generator, for repeatable runs (default: random).' },

@@ -72,6 +72,14 @@ function countsOf(text: string): { stored: number | undefined; duplicates: numbe
 /** Posts `events` as one request; throws SendFailedError when it gives up. */
 export async function postEvents(events: readonly LogEvent[], options: PostOptions): Promise<PostResult> {
   const { contentType, body } = encodeBatch(events, options.format)
+  return postBody(body, contentType, events.length, options)
+}
+
+/**
+ * Posts one encoded body of `count` events, retrying network errors, 5xx and
+ * 429 by the policy; throws SendFailedError when it gives up.
+ */
+export async function postBody(body: Uint8Array | string, contentType: string, count: number, options: Omit<PostOptions, 'format'>): Promise<PostResult> {
   const wait = options.sleep ?? sleep
   for (let attempt = 1; ; attempt++) {
     let status: number | undefined
@@ -93,7 +101,7 @@ export async function postEvents(events: readonly LogEvent[], options: PostOptio
     const retryable = status === undefined || isRetryableStatus(status)
     if (!retryable || attempt > options.retry.maxRetries) {
       const what = status === undefined ? `network error: ${(failure as Error)?.message ?? String(failure)}` : `HTTP ${status}${text ? `: ${text.slice(0, 500)}` : ''}`
-      throw new SendFailedError(`could not post ${events.length} events to ${options.endpoint.origin}${options.endpoint.pathname} after ${attempt} attempt${attempt === 1 ? '' : 's'} (${what})`, {
+      throw new SendFailedError(`could not post ${count} events to ${options.endpoint.origin}${options.endpoint.pathname} after ${attempt} attempt${attempt === 1 ? '' : 's'} (${what})`, {
         attempts: attempt,
         ...(status !== undefined ? { status } : {}),
         ...(text !== undefined ? { body: text } : {}),

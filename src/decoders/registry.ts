@@ -26,7 +26,8 @@ export class RequestDecoderRegistry {
 
   /**
    * Adds a decoder. Two decoders that name the same path, an overlapping method
-   * and the same media type, with no `accepts` to tell them apart, are an error.
+   * and the same media type (or that both name none), with no `accepts` to tell
+   * them apart, are an error.
    */
   register(decoder: RequestDecoder): this {
     if (decoder.paths.length === 0) throw new InvalidOptionError('decoder.paths', `${decoder.name} names no path`)
@@ -36,7 +37,11 @@ export class RequestDecoderRegistry {
       for (const taken of list) {
         if (decoder.accepts || taken.accepts) continue
         const methods = !decoder.methods || !taken.methods || decoder.methods.some((m) => taken.methods!.includes(m))
-        const types = !decoder.contentTypes || !taken.contentTypes || decoder.contentTypes.some((c) => taken.contentTypes!.includes(mediaTypeOf(c)))
+        // Named media types are tried before catch-alls, so only two of a kind can collide.
+        const types =
+          decoder.contentTypes && taken.contentTypes
+            ? decoder.contentTypes.some((c) => taken.contentTypes!.some((d) => mediaTypeOf(d) === mediaTypeOf(c)))
+            : !decoder.contentTypes && !taken.contentTypes
         if (methods && types) throw new InvalidOptionError('decoder', `${decoder.name} and ${taken.name} both read ${path} with the same method and media type`)
       }
       list.push(decoder)

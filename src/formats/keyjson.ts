@@ -119,26 +119,23 @@ export function checkKey(key: unknown): KeyViolation | undefined {
 
 // ---- Encoding ---------------------------------------------------------------
 
+/** 128^size for size 0..8, exact in doubles (2^56 is a power of two). */
+const POW128 = Array.from({ length: MAX_INT_SIZE + 1 }, (_, size) => 128 ** size)
+
 function encodeInteger(n: number): Uint8Array {
-  // -0 is 0. BigInt keeps the offset arithmetic exact beyond 2^53.
+  // -0 is 0. For n < 0 the stored number n + 128^size - 1 is the all-ones pattern minus |n|:
+  // every 7-bit group is 127 minus |n|'s group, with no borrow, so doubles stay exact.
+  const negative = n < 0
+  const magnitude = negative ? -n : n
   let size = 1
-  let x: bigint
-  let prefix: number
-  if (n >= 0) {
-    x = BigInt(n)
-    while (x >= 128n ** BigInt(size)) size++
-    prefix = INT_POSITIVE_BASE + size - 1
-  } else {
-    const v = BigInt(n)
-    while (v <= -(128n ** BigInt(size))) size++
-    x = v + 128n ** BigInt(size) - 1n
-    prefix = INT_NEGATIVE_BASE - size + 1
-  }
+  while (magnitude >= POW128[size]!) size++
   const out = new Uint8Array(size + 1)
-  out[0] = prefix
+  out[0] = negative ? INT_NEGATIVE_BASE - size + 1 : INT_POSITIVE_BASE + size - 1
+  let rest = magnitude
   for (let i = size; i >= 1; i--) {
-    out[i] = 0x80 | Number(x & 0x7fn)
-    x >>= 7n
+    const group = rest % 128
+    rest = (rest - group) / 128
+    out[i] = 0x80 | (negative ? 127 - group : group)
   }
   return out
 }
@@ -148,10 +145,14 @@ function encodeScalar(value: KeyScalar): Uint8Array {
   if (value === false) return Uint8Array.of(PREFIX_FALSE)
   if (value === true) return Uint8Array.of(PREFIX_TRUE)
   if (typeof value === 'number') return encodeInteger(value)
-  const text = utf8.encode(value)
-  const out = new Uint8Array(text.length + 1)
+  const out = new Uint8Array(1 + Buffer.byteLength(value, 'utf8'))
   out[0] = PREFIX_STRING
-  out.set(text, 1)
+  if (out.length === value.length + 1) {
+    // ASCII (byte length = length): copy code units, cheaper than the encoder for short keys.
+    for (let i = 0; i < value.length; i++) out[i + 1] = value.charCodeAt(i)
+  } else {
+    utf8.encodeInto(value, out.subarray(1))
+  }
   return out
 }
 
@@ -234,15 +235,16 @@ function decodeInteger(bytes: Uint8Array, start: number, end: number): number {
   const negative = prefix < INT_POSITIVE_BASE
   const size = negative ? INT_NEGATIVE_BASE - prefix + 1 : prefix - INT_POSITIVE_BASE + 1
   if (end - start !== size + 1) fail(start, `integer prefix 0x${prefix.toString(16)} says ${size} bytes follow, found ${end - start - 1}`)
-  let x = 0n
+  // The magnitude from its 7-bit groups (inverted for negatives, see encodeInteger). Beyond 2^53 the
+  // double may round, but only to values that are still beyond it, so the range check stays right.
+  let magnitude = 0
   for (let i = start + 1; i < end; i++) {
     const byte = bytes[i]!
     if (byte < 0x80) fail(i, `integer byte 0x${byte.toString(16).padStart(2, '0')} lacks the high bit`)
-    x = (x << 7n) | BigInt(byte & 0x7f)
+    magnitude = magnitude * 128 + (negative ? 127 - (byte & 0x7f) : byte & 0x7f)
   }
-  const value = negative ? x - (128n ** BigInt(size) - 1n) : x
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) fail(start, `integer ${value} is outside ±(2^53 - 1)`)
-  const n = Number(value)
+  if (magnitude > Number.MAX_SAFE_INTEGER) fail(start, `integer ${negative ? '-' : ''}${magnitude} is outside ±(2^53 - 1)`)
+  const n = negative ? -magnitude : magnitude
   // One encoding per key: a longer form than needed would sort apart from the short one.
   if (compareEncodedKeys(encodeInteger(n), bytes.subarray(start, end)) !== 0) fail(start, `integer ${n} is not in its one canonical form (${size} bytes, prefix 0x${prefix.toString(16)})`)
   return n

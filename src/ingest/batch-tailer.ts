@@ -403,6 +403,8 @@ export class BatchTailer {
     this.report.events += events.length
     this.report.rejects += rejects.length
     this.options.observer?.batchTailed?.({ key: batch.key, serverToken: batch.serverToken, batchNumber: batch.batchNumber, startTime: batch.startTime, result, requests, events: events.length, rejects: rejects.length })
+    // While a backlog is worked through, the lag is the age of the batch just done (the end of the look says exactly).
+    this.options.observer?.tailLag?.(Math.max(0, (this.now() - batch.startTime) / 1000))
     return true
   }
 

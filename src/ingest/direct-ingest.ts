@@ -52,11 +52,6 @@ export class DirectIngest {
     this.maxEvents = options.maxEvents ?? Infinity
   }
 
-  /** Whether a decoder reads this path (without query) and content type. */
-  accepts(request: Pick<LiveRequest, 'method' | 'path' | 'contentType'>): boolean {
-    return this.decoders.find(asLogged({ ...request, body: Buffer.alloc(0), ip: '', headers: {}, time: 0 })) !== undefined
-  }
-
   /** Decodes the request and stores its events; resolves once they are committed. */
   async post(request: LiveRequest): Promise<WriteResult & { events: number }> {
     const decoded = requestEvents(this.decoders, asLogged(request))

@@ -19,6 +19,7 @@ import type { EventServerContext, EventServerLimits, EventServerRoutes } from '.
 import { eventsApiRoutes } from './events-api.js'
 import { ingestionRoutes } from './ingestion-routes.js'
 import { ClientIngest } from '../ingest/client-ingest.js'
+import { analyticsEventServerRoutes } from './analytics-routes.js'
 import type { ServerLogger } from './logging-server.js'
 
 export type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
@@ -27,7 +28,7 @@ export type { EventServerContext, EventServerLimits, EventServerRoutes } from '.
  * The routes every EventServer has, in registration order. A feature adds
  * its routes with one line here (or per server with `options.routes`).
  */
-export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes, ingestionRoutes]
+export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes, analyticsEventServerRoutes, ingestionRoutes]
 
 export const DEFAULT_EVENT_SERVER_PORT = 8090
 export const DEFAULT_EVENT_SERVER_HOST = '127.0.0.1'

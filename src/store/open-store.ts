@@ -6,6 +6,7 @@
  */
 import { InvalidOptionError } from '../errors.js'
 import { DuckDbEventStore, DEFAULT_DUCKDB_PATH, type DuckDbEventStoreOptions } from './duckdb/duckdb-store.js'
+import type { ClickHouseEventStoreOptions } from './clickhouse/clickhouse-store.js'
 import type { EventStore } from './event-store.js'
 
 export interface OpenEventStoreOptions {
@@ -15,17 +16,9 @@ export interface OpenEventStoreOptions {
   clickhouse?: string
   /** More DuckDB options (threads, memoryLimit, readConnections). Default: none. */
   duckdb?: Omit<DuckDbEventStoreOptions, 'path'>
-  /** More options passed to the ClickHouse backend's constructor as they are. Default: none. */
-  clickhouseOptions?: Record<string, unknown>
+  /** More ClickHouse options (cluster, clusterNodes, readPageSize, requestTimeoutMs ...; docs/clickhouse.md). Default: none. */
+  clickhouseOptions?: Omit<ClickHouseEventStoreOptions, 'url'>
 }
-
-/** What open-store needs of the ClickHouse backend module (src/store/clickhouse/clickhouse-store.ts). */
-interface ClickHouseModule {
-  ClickHouseEventStore: new (options: { url: string } & Record<string, unknown>) => EventStore
-}
-
-/** The ClickHouse backend, by path so the embedded default does not load it. */
-const CLICKHOUSE_MODULE = './clickhouse/clickhouse-store.js'
 
 /** A new store of the chosen backend, opened (tables created when missing). */
 export async function openEventStore(options: OpenEventStoreOptions = {}): Promise<EventStore> {
@@ -35,9 +28,9 @@ export async function openEventStore(options: OpenEventStoreOptions = {}): Promi
   let store: EventStore
   if (options.clickhouse !== undefined) {
     if (!/^https?:\/\//.test(options.clickhouse)) throw new InvalidOptionError('clickhouse', `must be an http:// or https:// URL, got ${JSON.stringify(options.clickhouse)}`)
-    // TODO(integrator): check this matches the constructor of ClickHouseEventStore once branch `clickhouse` is merged.
-    const module = (await import(CLICKHOUSE_MODULE)) as ClickHouseModule
-    store = new module.ClickHouseEventStore({ ...options.clickhouseOptions, url: options.clickhouse })
+    // Imported here, so the embedded default never loads the ClickHouse client.
+    const { ClickHouseEventStore } = await import('./clickhouse/clickhouse-store.js')
+    store = new ClickHouseEventStore({ ...options.clickhouseOptions, url: options.clickhouse })
   } else {
     store = new DuckDbEventStore({ ...options.duckdb, path: options.db ?? DEFAULT_DUCKDB_PATH })
   }

@@ -1,0 +1,246 @@
+/**
+ * Seed 003's `POST /api/events` body, `{"event_type": ..., "ts": <unix s>,
+ * "params": {...}}`, to an EventRecord (formats/api-events.md has the rules
+ * and the vectors in formats/vectors/api-events/). The value is the exact
+ * text of `params`; the key is made by the server from where the request was
+ * received (serverToken, reqId, index), so reading one logged request twice
+ * gives the same key and the store keeps it once.
+ */
+import { BadRequestError, EventValidationError } from '../errors.js'
+import { encodeKey } from '../formats/keyjson.js'
+import { eventRecord, type EventRecord } from '../model/event-record.js'
+
+export const API_EVENTS_SOURCE = 'api-events'
+export const API_EVENTS_PATH = '/api/events'
+/** Largest body the decoder reads, bytes. Default: 1 MiB. */
+export const DEFAULT_API_EVENT_MAX_BYTES = 1024 * 1024
+/** Deepest nesting of objects and arrays in a body (the body object is level 1). */
+export const MAX_API_EVENT_DEPTH = 64
+const MAX_EVENT_TYPE_LENGTH = 1024
+const MAX_TIME_MS = Number.MAX_SAFE_INTEGER
+/** The fields of a body; any other is refused rather than dropped. */
+export const API_EVENT_FIELDS = ['event_type', 'ts', 'params'] as const
+/** Where the user id is looked for in params, first found wins. */
+export const API_EVENT_USER_FIELDS = ['user', 'userId', 'distinct_id'] as const
+
+/** Rule names of formats/api-events.md, and the field each one is about. */
+export const API_EVENT_RULES = {
+  'body-utf8': 'body',
+  'body-json': 'body',
+  'body-depth': 'body',
+  'body-object': 'body',
+  'body-fields': 'body',
+  'event-type': 'event_type',
+  ts: 'ts',
+  'params-object': 'params',
+} as const
+export type ApiEventRule = keyof typeof API_EVENT_RULES
+
+/** Where and when a body was received: these make the key and the server-side columns. */
+export interface ApiEventContext {
+  bucket: string
+  /** Ms since 1970 when our server received it; also `ts` when the body has none. */
+  serverTime: number
+  /** The receiving server's token (a LoggingServer's, or the EventServer's own for direct posts). */
+  serverToken: string
+  /** The request's number on that server. */
+  reqId: number
+  /** The event's position in the request (0 for the one event of a body). Default: 0. */
+  index?: number
+  ip?: string | null
+  producer?: string | null
+}
+
+export function apiEventKey(serverToken: string, reqId: number, index: number): Uint8Array {
+  return encodeKey([API_EVENTS_SOURCE, serverToken, reqId, index])
+}
+
+function invalid(rule: ApiEventRule, reason: string): never {
+  throw new EventValidationError(0, rule, `${API_EVENT_RULES[rule]}: ${reason}`)
+}
+
+interface Span {
+  start: number
+  end: number
+}
+
+/**
+ * One pass over JSON text already known to parse: the text span of each
+ * top-level member's value. Duplicated names are refused.
+ */
+function scanTopLevel(text: string): Map<string, Span> {
+  const spans = new Map<string, Span>()
+  let depth = 0
+  let i = 0
+  let memberName: string | undefined
+  let valueStart = -1
+  let expectName = false
+  const n = text.length
+  while (i < n) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22 /* " */) {
+      const start = i
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c /* \ */) i += 2
+        else if (d === 0x22) break
+        else i++
+      }
+      i++
+      if (depth === 1 && expectName) {
+        memberName = JSON.parse(text.slice(start, i)) as string
+        if (spans.has(memberName)) invalid('body-fields', `${JSON.stringify(memberName)} appears twice`)
+        expectName = false
+      } else if (depth === 1 && valueStart === -1 && memberName !== undefined) {
+        valueStart = start
+      }
+      continue
+    }
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (depth === 1 && valueStart === -1) valueStart = i
+      depth++
+      if (depth === 1) expectName = true
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      if (depth === 1 && memberName !== undefined) {
+        spans.set(memberName, { start: valueStart, end: i })
+        memberName = undefined
+      }
+      depth--
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      spans.set(memberName!, { start: valueStart, end: i })
+      memberName = undefined
+      valueStart = -1
+      expectName = true
+    } else if (depth === 1 && valueStart === -1 && memberName !== undefined && c > 0x20 && c !== 0x3a /* : */) {
+      valueStart = i
+    }
+    i++
+  }
+  return spans
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function userIdOf(params: Record<string, unknown>): string | null {
+  for (const field of API_EVENT_USER_FIELDS) {
+    const value = params[field]
+    if (typeof value === 'string' && value !== '') return value
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+  }
+  return null
+}
+
+/**
+ * The EventRecord of one body. Throws EventValidationError (LS_EVENT_INVALID,
+ * `rule` names the broken rule, the reason starts with the field) or
+ * BadRequestError (413) for a body over `maxBytes`.
+ */
+export function decodeApiEvent(body: Uint8Array, context: ApiEventContext, maxBytes = DEFAULT_API_EVENT_MAX_BYTES): EventRecord {
+  if (body.byteLength > maxBytes) throw new BadRequestError(413, `body is ${body.byteLength} bytes; the limit is ${maxBytes}`)
+  let text: string
+  try {
+    text = utf8.decode(body)
+  } catch {
+    return invalid('body-utf8', 'is not valid UTF-8')
+  }
+  // Depth first, so no parser ever sees a body nested past the limit.
+  let depth = 0
+  for (let i = 0, inString = false; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i++
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_API_EVENT_DEPTH) invalid('body-depth', `nested deeper than ${MAX_API_EVENT_DEPTH} levels at character ${i}`)
+    } else if (c === 0x7d || c === 0x5d) depth--
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    return invalid('body-json', `malformed JSON: ${(err as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return invalid('body-object', 'must be a JSON object {"event_type": ..., "ts": ..., "params": {...}}')
+  const spans = scanTopLevel(text)
+  const fields = parsed as Record<string, unknown>
+  for (const name of Object.keys(fields)) {
+    if (!(API_EVENT_FIELDS as readonly string[]).includes(name)) invalid('body-fields', `unknown field ${JSON.stringify(name)}; the fields are ${API_EVENT_FIELDS.join(', ')}`)
+  }
+
+  const type = fields.event_type
+  if (type === undefined) invalid('event-type', 'is required')
+  if (typeof type !== 'string' || type === '') invalid('event-type', `must be a non-empty string, got ${JSON.stringify(type)}`)
+  if (type.length > MAX_EVENT_TYPE_LENGTH) invalid('event-type', `is longer than ${MAX_EVENT_TYPE_LENGTH} characters`)
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(type) || type.includes('\u0000')) invalid('event-type', 'must be well-formed Unicode without U+0000')
+
+  let clientTime = context.serverTime
+  if (fields.ts !== undefined && fields.ts !== null) {
+    const ts = fields.ts
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || ts < 0) invalid('ts', `must be a Unix time in seconds (a number >= 0), got ${JSON.stringify(ts)}`)
+    clientTime = Math.round(ts * 1000)
+    if (clientTime > MAX_TIME_MS) invalid('ts', `is too far in the future: ${ts}`)
+  }
+
+  let value = '{}'
+  let params: Record<string, unknown> = {}
+  if (fields.params !== undefined) {
+    const raw = fields.params
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) invalid('params-object', `must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`)
+    params = raw as Record<string, unknown>
+    const span = spans.get('params')!
+    value = text.slice(span.start, span.end).trimEnd()
+  }
+
+  return eventRecord({
+    bucket: context.bucket,
+    key: apiEventKey(context.serverToken, context.reqId, context.index ?? 0),
+    type,
+    value,
+    clientTime,
+    serverTime: context.serverTime,
+    userId: userIdOf(params),
+    ip: context.ip ?? null,
+    producer: context.producer ?? null,
+    source: API_EVENTS_SOURCE,
+  })
+}
+
+/**
+ * A body for POST /api/events (what `logging-system gen` sends). `paramsJson`
+ * is JSON text of an object, put in as is; `tsSeconds` is left out when undefined.
+ */
+export function encodeApiEventBody(eventType: string, tsSeconds?: number, paramsJson = '{}'): string {
+  const ts = tsSeconds === undefined ? '' : `,"ts":${JSON.stringify(tsSeconds)}`
+  return `{"event_type":${JSON.stringify(eventType)}${ts},"params":${paramsJson}}`
+}
+
+/** What the decoder reads of a request: the shape of the reader's LoggedRequest (and of src/decoders' DecoderRequest). */
+export interface ApiEventsRequest {
+  path: string
+  body: Buffer
+  /** When our server received it, ms since 1970. */
+  time: number
+  ip: string
+  serverToken: string
+  reqId: number
+}
+
+/**
+ * The decoder for logged `POST /api/events` requests (the tailer, replay):
+ * shaped as a RequestDecoder of src/decoders, for the registry's list. The
+ * key comes from the logged request (serverToken, reqId), so reading it again
+ * stores nothing new. Live requests are decoded by the analytics routes with
+ * the EventServer's own token.
+ */
+export const apiEventsRequestDecoder = {
+  name: API_EVENTS_SOURCE,
+  paths: [API_EVENTS_PATH] as readonly string[],
+  contentTypes: ['application/json', 'text/plain'] as readonly string[],
+  methods: ['POST'] as readonly string[],
+  decode(request: ApiEventsRequest, url: URL): EventRecord[] {
+    const bucket = url.searchParams.get('bucket') || 'default'
+    return [decodeApiEvent(request.body, { bucket, serverTime: request.time, serverToken: request.serverToken, reqId: request.reqId, ip: request.ip === '' ? null : request.ip })]
+  },
+}

@@ -264,3 +264,38 @@ t.test('logged: clients → LoggingServer (answer profiles) → batches → Even
   t.same((await profile(url, 'dev-A')).body.ids, merged.body.ids)
   await logger.close()
 })
+
+t.test('logged: a write-key lookup that fails is retried at the next look, not rejected', async (t) => {
+  const dir = tempDir(t)
+  const logger = new LoggingServer({ directory: dir, batchSeconds: 60 })
+  const { port } = await logger.listen(0, '127.0.0.1')
+  t.teardown(() => logger.close())
+  const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb') })
+  await store.open()
+  const key = await new WriteKeys(store).create({ name: 'Web API', bucket: 'web' })
+  let failures = 1
+  const query = store.sql.query.bind(store.sql)
+  Object.defineProperty(store, 'sql', {
+    value: Object.assign(Object.create(store.sql), {
+      query: async (sql: string) => {
+        if (sql.includes('write_keys') && failures > 0) {
+          failures--
+          throw new Error('disk on fire (test)')
+        }
+        return query(sql)
+      },
+    }),
+  })
+  const server = new EventServer({ store, tail: { source: new DirectorySource(dir), intervalMs: 20 } })
+  await server.listen(0, '127.0.0.1')
+  t.teardown(() => server.close())
+  const segment = segmentClient(`http://127.0.0.1:${port}`, key.key)
+  segment.client.track({ userId: 'u', event: 'Once', messageId: 'once-1' })
+  await segment.client.closeAndFlush()
+  await logger.flush()
+  for (let i = 0; i < 4; i++) await server.tailer!.nextPoll()
+  t.equal(failures, 0, 'the lookup failed once')
+  t.same((await stored(store, 'web')).map((e) => e.type), ['Once'], 'stored once the lookup worked')
+  t.same(await store.rejects(), [], 'not kept as a reject')
+  t.match(await server.metrics.render(), /events_tail_problems_total\{kind="store-failed"\} 1\b/, 'the failed look was reported')
+})

@@ -14,7 +14,7 @@
  *   reported; damaged, unreadable batches and undecodable requests are
  *   skipped, reported and counted; undecodable requests are kept as rejects.
  */
-import { BatchDecodeError, BatchReadError, InvalidOptionError } from '../errors.js'
+import { BatchDecodeError, BatchReadError, InvalidOptionError, StoreUnavailableError } from '../errors.js'
 import { OUTCOME_NAMES, REQ_DATA_EVENT, REQ_END_EVENT, RequestOutcome, type HttpEvent } from '../formats/batch-v1/http-events.js'
 import type { EventRecord } from '../model/event-record.js'
 import { readBatchBody, type BatchBodyOptions } from '../reader/batch-body.js'
@@ -369,6 +369,13 @@ export class BatchTailer {
           }
         }
       } catch (err) {
+        if (err instanceof StoreUnavailableError) {
+          // The write keys could not be read: like a failed commit, the batch is tried again at the next look.
+          this.options.observer?.commitFailed?.('tail', err)
+          this.problem({ kind: 'store-failed', key: batch.key, reason: err.message })
+          this.forgetServer(state.serverToken)
+          return false
+        }
         if (!(err instanceof BatchDecodeError)) throw err
         result = 'damaged'
         this.problem({ kind: 'damaged-batch', key: batch.key, offset: err.offset, reason: err.reason, eventsKept })
@@ -449,7 +456,12 @@ export class BatchTailer {
   private async handle(request: LoggedRequest, events: EventRecord[], rejects: RejectedRequest[]): Promise<void> {
     if (this.options.clientIngest?.reads(request.path)) {
       // A bad write key is counted and kept as a reject, like an undecodable body.
-      const client = await this.options.clientIngest.decode(clientRequestFromLogged(request))
+      let client: Awaited<ReturnType<ClientIngest['decode']>>
+      try {
+        client = await this.options.clientIngest.decode(clientRequestFromLogged(request))
+      } catch (err) {
+        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`write keys: ${(err as Error).message}`, { cause: err })
+      }
       if (client.kind === 'events') events.push(...client.events)
       else {
         this.skipped(client.code === 'LS_WRITE_KEY' ? 'bad-write-key' : 'undecodable')

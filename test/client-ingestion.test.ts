@@ -299,3 +299,27 @@ t.test('logged: a write-key lookup that fails is retried at the next look, not r
   t.same(await store.rejects(), [], 'not kept as a reject')
   t.match(await server.metrics.render(), /events_tail_problems_total\{kind="store-failed"\} 1\b/, 'the failed look was reported')
 })
+
+t.test('direct: a write-key lookup that fails answers 503; the client retries and is stored once', async (t) => {
+  const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb') })
+  await store.open()
+  const key = await new WriteKeys(store).create({ name: 'Web API', bucket: 'web' })
+  let failures = 1
+  const query = store.sql.query.bind(store.sql)
+  Object.defineProperty(store, 'sql', {
+    value: Object.assign(Object.create(store.sql), {
+      query: async (sql: string) => {
+        if (sql.includes('write_keys') && failures-- > 0) throw new Error('disk on fire (test)')
+        return query(sql)
+      },
+    }),
+  })
+  const server = new EventServer({ store })
+  const url = await server.listen(0, '127.0.0.1')
+  t.teardown(() => server.close())
+  const segment = segmentClient(url, key.key)
+  segment.client.track({ userId: 'u', event: 'Retried', messageId: 'retry-1' })
+  await segment.client.closeAndFlush()
+  t.same(segment.statuses, [503, 200])
+  t.same((await stored(store, 'web')).map((e) => e.type), ['Retried'])
+})

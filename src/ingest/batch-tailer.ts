@@ -456,12 +456,8 @@ export class BatchTailer {
   private async handle(request: LoggedRequest, events: EventRecord[], rejects: RejectedRequest[]): Promise<void> {
     if (this.options.clientIngest?.reads(request.path)) {
       // A bad write key is counted and kept as a reject, like an undecodable body.
-      let client: Awaited<ReturnType<ClientIngest['decode']>>
-      try {
-        client = await this.options.clientIngest.decode(clientRequestFromLogged(request))
-      } catch (err) {
-        throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`write keys: ${(err as Error).message}`, { cause: err })
-      }
+      // Throws StoreUnavailableError when the keys cannot be read: tailBatch then retries the batch.
+      const client = await this.options.clientIngest.decode(clientRequestFromLogged(request))
       if (client.kind === 'events') events.push(...client.events)
       else {
         this.skipped(client.code === 'LS_WRITE_KEY' ? 'bad-write-key' : 'undecodable')

@@ -6,7 +6,7 @@
  */
 import { decodeClientRequest, findClientFormat } from '../decoders/client-formats.js'
 import { withWriteKey, type ClientFormat, type ClientRequest } from '../decoders/client-request.js'
-import { ClientRequestError, WriteKeyError } from '../errors.js'
+import { ClientRequestError, StoreUnavailableError, WriteKeyError } from '../errors.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore } from '../store/event-store.js'
 import { WriteKeys, type WriteKeysOptions } from './write-keys.js'
@@ -28,7 +28,7 @@ export class ClientIngest {
     return findClientFormat(target) !== undefined
   }
 
-  /** The request's events with bucket and producer, or why it is refused. Throws only for store failures. */
+  /** The request's events with bucket and producer, or why it is refused. Throws StoreUnavailableError when the keys cannot be read. */
   async decode(request: ClientRequest): Promise<ClientIngestResult> {
     const found = findClientFormat(request.path)
     try {
@@ -38,7 +38,8 @@ export class ClientIngest {
     } catch (err) {
       if (err instanceof WriteKeyError) return { kind: 'refused', format: found?.format, url: found?.url, status: 401, code: 'LS_WRITE_KEY', message: err.message }
       if (err instanceof ClientRequestError) return { kind: 'refused', format: found?.format, url: found?.url, status: err.statusCode, code: 'LS_CLIENT_REQUEST', message: err.message }
-      throw err
+      // The keys could not be read: the store's trouble, not the client's (503 direct, a retried look when tailed).
+      throw err instanceof StoreUnavailableError ? err : new StoreUnavailableError(`write keys: ${(err as Error).message}`, { cause: err })
     }
   }
 }

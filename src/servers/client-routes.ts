@@ -32,7 +32,7 @@ function send(reply: FastifyReply, answer: ClientAnswer): FastifyReply {
 
 /** Registers the client-format routes on an EventServer scope. */
 export async function registerClientRoutes(app: FastifyInstance, context: EventServerContext, ingest: ClientIngest, names: DirectRequestNames): Promise<void> {
-  const { store, limits, now } = context
+  const { limits, now } = context
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.bodyLimit }, (_request, body, done) => done(null, body))
   const methods = [...new Set(CLIENT_FORMATS.flatMap((format) => format.methods))] as ('GET' | 'POST')[]
@@ -56,10 +56,8 @@ export async function registerClientRoutes(app: FastifyInstance, context: EventS
       if (result.format && result.url) return send(reply, result.format.failure(result.url, result.status, result.message))
       return reply.code(result.status).send({ error: result.code, reason: result.message })
     }
-    // Store errors propagate: the server answers 503 and the client retries.
-    const started = performance.now()
-    const written = await store.write({ events: result.events })
-    context.metrics.committed?.('direct', written, (performance.now() - started) / 1000)
+    // Group-committed with the other direct posts; store errors propagate: the server answers 503 and the client retries.
+    await context.ingest.commit(result.events)
     return send(reply, result.format.success(result.url))
   }
 

@@ -99,7 +99,7 @@ interface Connection {
 }
 
 export function registerRpcEndpoint(app: FastifyInstance, context: EventServerContext, writeKeys: WriteKeys, names: DirectRequestNames): void {
-  const { store, limits, now, logger } = context
+  const { limits, now, logger } = context
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.bodyLimit })
 
   /** One request object (already parsed, with its span): its response text, or undefined for a notification. */
@@ -138,13 +138,11 @@ export function registerRpcEndpoint(app: FastifyInstance, context: EventServerCo
       }
       const records = events.map((event) => eventRecord({ ...event, bucket: key.bucket, producer: key.name }))
       let written
-      const started = performance.now()
       try {
-        written = await store.write({ events: records })
+        written = await context.ingest.commit(records)
       } catch (err) {
         throw new RpcError(RPC_ERRORS.storeUnavailable, `not stored: ${(err as Error).message}`, { error: (err as LoggingSystemError).code ?? 'LS_STORE_UNAVAILABLE' })
       }
-      context.metrics.committed?.('direct', written, (performance.now() - started) / 1000)
       return notification ? undefined : response(id, { stored: written.stored, duplicates: written.duplicates })
     } catch (err) {
       const rpcError = err instanceof RpcError ? err : new RpcError(RPC_ERRORS.internal, 'internal error')

@@ -1,5 +1,6 @@
 // LoggingServer answer profiles: what real analytics clients see from the logger, and that the logged
 // request keeps what the client decoders need (authorization, content-encoding).
+import { spawnSync } from 'node:child_process'
 import t, { type Test } from 'tap'
 import Mixpanel from 'mixpanel'
 import { Analytics } from '@segment/analytics-node'
@@ -9,6 +10,7 @@ import { decodeClientRequest } from '../src/decoders/client-formats.js'
 import { clientRequestFromLogged } from '../src/decoders/client-request.js'
 import { AnswerProfiles } from '../src/servers/answer-profiles.js'
 import { readLoggedRequests } from './helpers/batches.js'
+import { spawnNode } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
 
 async function startLogger(t: Test, options: ConstructorParameters<typeof LoggingServer>[0] = {}) {
@@ -89,4 +91,17 @@ t.test('the real clients see success from the logger, and the logged requests de
   const mp = byFormat.get('mixpanel')!
   t.equal(mp.decoded.writeKey, 'mp_token')
   t.same(mp.decoded.events.map((e) => [e.type, JSON.parse(e.value).level, e.userId]), [['Played', 3, 'u1']])
+})
+
+t.test('serve --answers: clients by default, --answers ok answers OK, anything else is a usage error', async (t) => {
+  const BIN = new URL('../bin/logging-system.js', import.meta.url).pathname
+  for (const [flags, body] of [[[], '1'], [['--answers', 'ok'], 'OK\n']] as const) {
+    const child = spawnNode(t, [BIN, 'serve', '--host', '127.0.0.1', '--port', '0', '--dir', tempDir(t), ...flags])
+    const { port } = await child.waitForJson<{ msg: string; port: number }>((line) => line['msg'] === 'listening')
+    t.equal(await (await fetch(`http://127.0.0.1:${port}/track?data=e30`)).text(), body, `flags ${flags.join(' ') || '(none)'}`)
+    t.equal(await child.stop('SIGTERM'), 0)
+  }
+  const bad = spawnSync(process.execPath, [BIN, 'serve', '--answers', 'maybe', '--port', '0', '--dir', tempDir(t)], { encoding: 'utf8' })
+  t.equal(bad.status, 2)
+  t.match(bad.stderr, /--answers must be clients or ok/)
 })

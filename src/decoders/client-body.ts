@@ -68,9 +68,11 @@ export function looksLikeJson(text: string): boolean {
 /**
  * Decodes base64 in the standard or the URL-safe alphabet, padded or not.
  * Strict: any other character is an error (Buffer.from would skip it silently).
+ * Spaces inside are read as `+` (an unescaped `+` in a query string).
  */
 export function decodeBase64(format: string, text: string, what: string): string {
-  const trimmed = text.trim()
+  // A `+` sent unescaped in a query reads back as a space; base64 never holds one.
+  const trimmed = text.trim().replace(/ /g, '+')
   if (!/^[A-Za-z0-9+/\-_]*={0,2}$/.test(trimmed)) {
     const bad = trimmed.search(/[^A-Za-z0-9+/\-_=]/)
     throw new ClientRequestError(format, 400, `${what} is neither JSON nor base64 (character ${JSON.stringify(trimmed[bad] ?? '=')} at offset ${bad})`)

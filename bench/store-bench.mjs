@@ -2,7 +2,7 @@
 // EventStore benchmark (embedded DuckDB): bulk insert rate and range-read latency on a 1M-event bucket.
 //
 //   node store-bench.mjs [--events 1000000] [--batch 10000] [--reads 300] [--other-buckets 20] [--threads 1]
-//                        [--cluster-after 0] [--json out.json]
+//                        [--cluster-after 0] [--memory-limit 256MB] [--json out.json]
 //
 // --cluster-after 0 (default) leaves clustering off while inserting, then reads before and after one cluster();
 // --cluster-after 100000 (the store's default) measures the insert rate with clustering on its own.
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     'other-buckets': { type: 'string', default: '20' },
     threads: { type: 'string', default: '1' },
     'cluster-after': { type: 'string', default: '0' },
+    'memory-limit': { type: 'string' },
     json: { type: 'string' },
   },
 })
@@ -65,7 +66,7 @@ function quantile(sorted, q) {
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-store-bench-'))
 const path = join(dir, 'events.duckdb')
-const store = new DuckDbEventStore({ path, threads: Number(args.threads), clusterAfterRows: Number(args['cluster-after']) })
+const store = new DuckDbEventStore({ path, threads: Number(args.threads), clusterAfterRows: Number(args['cluster-after']), ...(args['memory-limit'] ? { memoryLimit: args['memory-limit'] } : {}) })
 await store.open()
 const t0 = Date.UTC(2026, 10, 26)
 const results = { machine: 'shared 2-core box, loaded by other jobs', events: EVENTS, batch: BATCH, threads: Number(args.threads), clusterAfterRows: Number(args['cluster-after']) }
@@ -74,7 +75,9 @@ const results = { machine: 'shared 2-core box, loaded by other jobs', events: EV
 let written = 0
 let otherSeq = 0
 const insertStart = process.hrtime.bigint()
+const insertCpu = process.cpuUsage()
 const commitMs = []
+let insertPeakRss = 0
 while (written < EVENTS) {
   const events = []
   const n = Math.min(BATCH, EVENTS - written)
@@ -83,20 +86,27 @@ while (written < EVENTS) {
   const start = process.hrtime.bigint()
   const result = await store.write({ events })
   commitMs.push(Number(process.hrtime.bigint() - start) / 1e6)
+  insertPeakRss = Math.max(insertPeakRss, process.memoryUsage().rss)
   if (result.stored !== events.length) throw new Error(`stored ${result.stored} of ${events.length}`)
   written += n
 }
 await store.whenClustered()
 const insertSeconds = Number(process.hrtime.bigint() - insertStart) / 1e9
+const cpu = process.cpuUsage(insertCpu)
+const insertCpuSeconds = (cpu.user + cpu.system) / 1e6
 const totalInserted = EVENTS + otherSeq
 results.insert = {
   eventsPerSecond: Math.round(totalInserted / insertSeconds),
   seconds: +insertSeconds.toFixed(2),
   events: totalInserted,
   commitMsP50: +quantile([...commitMs].sort((a, b) => a - b), 0.5).toFixed(1),
+  // CPU time of this process (JS and DuckDB's threads): the rate one free core would give, less the waits.
+  cpuSeconds: +insertCpuSeconds.toFixed(2),
+  eventsPerCpuSecond: Math.round(totalInserted / insertCpuSeconds),
+  peakRssMB: Math.round(insertPeakRss / 1e6),
   fileBytes: statSync(path).size,
 }
-console.log(`insert: ${totalInserted} events in ${insertSeconds.toFixed(1)} s = ${results.insert.eventsPerSecond} events/s (batches of ${BATCH}+10 %, commit p50 ${results.insert.commitMsP50} ms)`)
+console.log(`insert: ${totalInserted} events in ${insertSeconds.toFixed(1)} s = ${results.insert.eventsPerSecond} events/s (batches of ${BATCH}+10 %, commit p50 ${results.insert.commitMsP50} ms); CPU ${insertCpuSeconds.toFixed(1)} s = ${results.insert.eventsPerCpuSecond} events per CPU-second; RSS ${results.insert.peakRssMB} MB`)
 
 // A duplicate batch: the conflict path.
 {

@@ -11,7 +11,7 @@ export { type CaptureOptions } from './capture/request-capture.js'
 export { type IpMode, type TrustProxy } from './capture/client-address.js'
 
 // Batches and sinks
-export { BatchWriter, type BatchWriterOptions, type SealedBatch } from './batch/batch-writer.js'
+export { BatchWriter, type BatchOptions, type BatchWriterOptions, type SealedBatch } from './batch/batch-writer.js'
 export { type Sink } from './sinks/sink.js'
 export { DirectorySink } from './sinks/directory-sink.js'
 export { S3Sink, createS3Client, type S3Location } from './sinks/s3-sink.js'

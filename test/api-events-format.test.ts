@@ -55,7 +55,7 @@ t.test('a logged POST /api/events read twice is stored once', async (t) => {
   const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb'), threads: 1 })
   await store.open()
   t.teardown(() => store.close())
-  const logged = { path: '/api/events?bucket=shop', body: Buffer.from('{"event_type":"view","ts":1456693332,"params":{"user":"u1"}}'), time: 1456693400000, ip: '10.0.0.7', serverToken: 'logger-a', reqId: 41 }
+  const logged = { method: 'POST', headers: {}, contentType: 'application/json', path: '/api/events?bucket=shop', body: Buffer.from('{"event_type":"view","ts":1456693332,"params":{"user":"u1"}}'), time: 1456693400000, ip: '10.0.0.7', serverToken: 'logger-a', reqId: 41 }
   const url = new URL(logged.path, 'http://logged.invalid')
   const first = await store.write({ events: apiEventsRequestDecoder.decode(logged, url) })
   const again = await store.write({ events: apiEventsRequestDecoder.decode(logged, url) })
@@ -67,4 +67,5 @@ t.test('a logged POST /api/events read twice is stored once', async (t) => {
   t.equal(event!.userId, 'u1')
   const other = apiEventsRequestDecoder.decode({ ...logged, reqId: 42 }, url)
   t.same((await store.write({ events: other })).stored, 1, 'another request is another event')
+  t.throws(() => apiEventsRequestDecoder.decode({ ...logged, serverToken: '', reqId: 0 }, url), { code: 'LS_BAD_REQUEST' }, 'a live request has no key of its own')
 })

@@ -9,7 +9,7 @@ import { DirectorySource } from '../src/reader/directory-source.js'
 import { EventServer } from '../src/servers/event-server.js'
 import { openEventStore } from '../src/store/open-store.js'
 import { clickhouseMissing, clickhouseSkip, startClickHouse } from './helpers/clickhouse-server.js'
-import { makeEvents, postEvents } from './helpers/replay.js'
+import { jsonBody, makeEvents, postEvents, rawEvents, writeBatch } from './helpers/replay.js'
 import { writeTailBacklog } from './helpers/tail-backlog.js'
 import { spawnNode } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
@@ -51,6 +51,10 @@ t.test('EventServer on ClickHouse: tail, posts, pages, bad input', { skip }, asy
   const body = '{"events":[{"key":["u",2],"type":"b","value":{"x":1.0,"big":12345678901234567890},"clientTime":2},{"key":["u",1],"type":3,"value":{},"clientTime":1},{"key":"s","type":"a","value":{"z":[1,2]},"clientTime":3}]}'
   t.same((await json(`${url}/api/post-events?bucket=direct`, { body, contentType: 'application/json' })).body, { stored: 3, duplicates: 0 })
   t.same((await json(`${url}/api/post-events?bucket=direct`, { body: '{"key":"s","type":"a","value":{},"clientTime":9}', contentType: 'application/json' })).body, { stored: 0, duplicates: 1 })
+  // Concurrent posts (group commits) each counting their own events, with a key already stored in every one.
+  t.same((await json(`${url}/api/post-events?bucket=group`, { body: '{"key":"g0","type":"g","value":{},"clientTime":1}', contentType: 'application/json' })).body, { stored: 1, duplicates: 0 })
+  const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => json(`${url}/api/post-events?bucket=group`, { body: JSON.stringify({ events: [{ key: `g${i + 1}`, type: 'g', value: {}, clientTime: 1 }, { key: 'g0', type: 'g', value: {}, clientTime: 1 }] }), contentType: 'application/json' })))
+  t.same(answers.map((a) => a.body), Array.from({ length: 12 }, () => ({ stored: 1, duplicates: 1 })), 'each post: its own key stored, g0 a duplicate')
   const res = await request(`${url}/events.json?bucket=direct`)
   t.match(await res.body.text(), /^\{"events":\[\{"key":"s","type":"a","value":\{"z":\[1,2\]\},"clientTime":3,"serverTime":\d+\},\{"key":\["u",1\],"type":3,"value":\{\},"clientTime":1,"serverTime":\d+\},\{"key":\["u",2\],"type":"b","value":\{"x":1\.0,"big":12345678901234567890\},"clientTime":2,"serverTime":\d+\}\]\}\n$/)
 
@@ -67,7 +71,7 @@ t.test('EventServer on ClickHouse: tail, posts, pages, bad input', { skip }, asy
   // Bad input: 4xx, nothing stored.
   const bad = await json(`${url}/api/post-events?bucket=bad`, { body: '{"events":[{"key":"a","type":"t","value":{},"clientTime":1},{"key":"b"}]}', contentType: 'application/json' })
   t.equal(bad.status, 400)
-  t.same((await json(`${url}/buckets.json`)).body.buckets.map((b: { bucket: string }) => b.bucket), ['direct', 'tailed'])
+  t.same((await json(`${url}/buckets.json`)).body.buckets.map((b: { bucket: string }) => b.bucket), ['direct', 'group', 'tailed'])
 })
 
 t.test('logging-system events --clickhouse URL', { skip }, async (t) => {
@@ -118,4 +122,38 @@ t.test('ClickHouse: kill -9 mid-tail and after acknowledged posts, then restart:
   const metrics = await (await request(`${second.admin}/metrics`)).body.text()
   t.match(metrics, /^events_tail_requests_skipped_total\{reason="incomplete"\} 0$/m, 'the request split at the kill was joined')
   t.equal(await second.child.stop('SIGTERM'), 0)
+})
+
+t.test('ClickHouse goes away and comes back: posts get 503, tailing waits, then every event exactly once', { skip }, async (t) => {
+  const clickhouse = await startClickHouse(t)
+  const dir = tempDir(t)
+  const T = Date.UTC(2026, 10, 25, 12)
+  const ev = (key: string) => ({ key, type: 'e', value: { key }, clientTime: 1 })
+  writeBatch(dir, { serverToken: 'DownUpAa', batchNumber: 1, startTime: T }, rawEvents([{ reqId: 1, time: T, body: jsonBody([ev('one')]) }, { reqId: 2, time: T, body: jsonBody([ev('split')]).subarray(0, 10), noEnd: true }]))
+  const problems: string[] = []
+  const server = new EventServer({
+    store: await openEventStore({ clickhouse: clickhouse.url }),
+    tail: { source: new DirectorySource(dir), intervalMs: 50 },
+    logger: { info() {}, error() {}, warn: (o: any) => o.tail && problems.push(o.tail.kind) },
+  })
+  const url = await server.listen(0, '127.0.0.1')
+  t.teardown(() => server.close())
+  await server.tailer!.nextPoll()
+  await server.tailer!.nextPoll()
+  t.same(strip((await json(`${url}/events.json?bucket=b`)).body.events).map((e) => e.key), ['one'])
+
+  await clickhouse.stop()
+  writeBatch(dir, { serverToken: 'DownUpAa', batchNumber: 2, startTime: T + 1000 }, rawEvents([{ reqId: 2, time: T + 1000, body: jsonBody([ev('split')]).subarray(10) }, { reqId: 3, time: T + 1000, body: jsonBody([ev('two')]) }]))
+  const down = await json(`${url}/api/post-events?bucket=b`, { body: JSON.stringify(ev('posted')), contentType: 'application/json' })
+  t.equal(down.status, 503, 'a post while the store is down')
+  t.equal(down.body.error, 'LS_STORE_UNAVAILABLE')
+  while (!problems.includes('store-failed')) await server.tailer!.nextPoll()
+  t.equal(server.ready, false)
+
+  await clickhouse.restart()
+  t.equal((await json(`${url}/api/post-events?bucket=b`, { body: JSON.stringify(ev('posted')), contentType: 'application/json' })).status, 200, 'the retried post')
+  while (((await json(`${url}/buckets.json`)).body.buckets[0]?.count ?? 0) < 4) await server.tailer!.nextPoll()
+  await server.tailer!.nextPoll()
+  t.same(strip((await json(`${url}/events.json?bucket=b`)).body.events).map((e) => e.key), ['one', 'posted', 'split', 'two'], 'each once; the split request joined after the store came back')
+  t.equal(server.ready, true)
 })

@@ -175,6 +175,11 @@ t.test('damage, undecodable requests and missing batches are skipped, counted, a
   t.equal(Buffer.from(rejects[0]!.body).toString(), '{"key": not json', 'with its body as received')
   const metrics = await server.metrics.render()
   t.match(metrics, /events_tail_problems_total\{kind="batch-gap"\} 1/)
+  // And over HTTP.
+  const listed = (await (await request(`${url}/rejects.json?limit=10`)).body.json()) as { rejects: Array<Record<string, unknown>> }
+  t.equal(listed.rejects.length, 1)
+  t.match(listed.rejects[0], { origin: `tail:${token}/2`, path: '/api/post-events?bucket=b', reason: /^LS_/, message: /JSON/ })
+  t.equal(Buffer.from(String(listed.rejects[0]!.bodyBase64), 'base64').toString(), '{"key": not json')
 })
 
 t.test('--tail-since: only requests from that day on', async (t) => {

@@ -87,6 +87,19 @@ if (skip) {
     t.same(await other.write({ events: events.slice(0, 10) }), { stored: 0, duplicates: 10 }, 'duplicates found across shards')
   })
 
+  t.test('a database made for one server is not opened as a cluster, nor back', async (t) => {
+    const { name, nodes } = await cluster()
+    const database = freshDatabase()
+    const single = new ClickHouseEventStore({ url: nodes[0]!.url, database })
+    await single.open()
+    await single.close()
+    const asCluster = new ClickHouseEventStore({ url: nodes[0]!.url, database, cluster: name, clusterNodes: nodes.map((n) => n.url) })
+    await t.rejects(asCluster.open(), { code: 'LS_STORE_UNAVAILABLE', message: /events is ReplacingMergeTree, expected Distributed/ })
+    const clustered = freshDatabase()
+    await (await clusterStore(clustered)).close()
+    await t.rejects(new ClickHouseEventStore({ url: nodes[1]!.url, database: clustered }).open(), { code: 'LS_STORE_UNAVAILABLE', message: /events is Distributed, expected ReplacingMergeTree/ })
+  })
+
   t.test('a shard without the tables: open() says which and how to fix it', async (t) => {
     const { name, nodes } = await cluster()
     const store = new ClickHouseEventStore({ url: nodes[0]!.url, database: freshDatabase(), cluster: name })

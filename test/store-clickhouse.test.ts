@@ -4,8 +4,10 @@
 import t, { type Test } from 'tap'
 import { createClient } from '@clickhouse/client'
 import { ClickHouseEventStore, clickHouseMessage } from '../src/store/clickhouse/clickhouse-store.js'
+import type { EventRecord } from '../src/model/event-record.js'
 import { clickhouseMissing, clickhouseSkip, startClickHouse, type ClickHouseServer } from './helpers/clickhouse-server.js'
 import { counterKey, keyBytes, readAll, sampleEvent, storeConformance } from './helpers/store-conformance.js'
+import { spawnNode } from './helpers/spawn.js'
 
 const skip = clickhouseSkip()
 const missing = clickhouseMissing()
@@ -21,17 +23,23 @@ if (skip) {
   let databases = 0
   const freshDatabase = () => `conformance_${process.pid}_${++databases}`
 
-  storeConformance(t, 'clickhouse', async () => {
-    const { url } = await server()
-    const database = freshDatabase()
-    return {
-      open: async () => {
-        const store = new ClickHouseEventStore({ url, database })
-        await store.open()
-        return store
-      },
-    }
-  })
+  storeConformance(
+    t,
+    'clickhouse',
+    async () => {
+      const { url } = await server()
+      const database = freshDatabase()
+      return {
+        open: async () => {
+          const store = new ClickHouseEventStore({ url, database })
+          await store.open()
+          return store
+        },
+      }
+    },
+    // 100,000 events of 500 bytes still hold more than the suite's 40 MB heap limit, in half the time.
+    { largeBucketEvents: 100_000 },
+  )
 
   async function openStore(t: Test, options: { database?: string; readPageSize?: number } = {}): Promise<ClickHouseEventStore> {
     const { url } = await server()
@@ -46,6 +54,12 @@ if (skip) {
     // Bytes that JSON text would mangle (>= 0x80), and the ones TSV escapes (tab, newline, backslash).
     const keys = Array.from({ length: 256 }, (_, b) => keyBytes(0x34, b, 0x09, 0x0a, 0x5c, 0x00, 0xff - b))
     await store.write({ events: [...keys].reverse().map((key, i) => sampleEvent('bytes', key, { value: `{"i":${i}}` })) })
+    // Rows that end in a carriage return, a tab or a backslash (the key is the last TSV column), and text with them.
+    const edgy = [keyBytes(0x34, 0x78, 0x0d), keyBytes(0x34, 0x78, 0x0d, 0x0a), keyBytes(0x34, 0x78, 0x5c), keyBytes(0x34, 0x78, 0x09)]
+    await store.write({ events: edgy.map((key) => sampleEvent('edgy', key, { value: '{"s":"a\\r\\n"}', userId: 'cr\r', producer: 'tab\tback\\', source: 'x\r' })) })
+    const edgyRead = await readAll(store, { bucket: 'edgy' })
+    t.same(edgyRead.map((e) => Buffer.from(e.key).toString('hex')), edgy.map((k) => Buffer.from(k).toString('hex')).sort())
+    t.same(edgyRead.map((e) => [e.userId, e.producer, e.source]), edgy.map(() => ['cr\r', 'tab\tback\\', 'x\r']), 'text with CR, tab, backslash')
     const read = await readAll(store, { bucket: 'bytes' })
     t.same(read.map((e) => Buffer.from(e.key).toString('hex')), keys.map((k) => Buffer.from(k).toString('hex')))
     const [row] = await store.sql.query<{ n: number }>(`SELECT count() AS n FROM events WHERE key >= ${store.sql.literal(keyBytes(0x34, 0x80))} AND key < ${store.sql.literal(keyBytes(0x34, 0x81))}`)
@@ -91,6 +105,20 @@ if (skip) {
     t.same(kept.map((r) => r.value), keys.map(() => '{"by":"first"}'), 'a merge keeps the first write')
   })
 
+  t.test('duplicates in large batches: keys interleaved with stored ones, and keys beyond them', async (t) => {
+    const store = await openStore(t)
+    const even = Array.from({ length: 200 }, (_, i) => sampleEvent('dups', counterKey(i * 2), { value: '{"first":true}' }))
+    t.same(await store.write({ events: even }), { stored: 200, duplicates: 0 })
+    const all = Array.from({ length: 400 }, (_, i) => sampleEvent('dups', counterKey(i)))
+    t.same(await store.write({ events: all }), { stored: 200, duplicates: 200 }, 'every other key was stored')
+    const beyond = Array.from({ length: 100 }, (_, i) => sampleEvent('dups', counterKey(1000 + i)))
+    t.same(await store.write({ events: beyond }), { stored: 100, duplicates: 0 }, 'keys above every stored one')
+    t.same(await store.write({ events: [...beyond, ...all].reverse() }), { stored: 0, duplicates: 500 })
+    const read = await readAll(store, { bucket: 'dups' })
+    t.equal(read.length, 500)
+    t.equal(read.filter((e) => e.value === '{"first":true}').length, 200, 'the first writes stand')
+  })
+
   t.test('a replay after a crash between events and checkpoint stores every event once', async (t) => {
     const database = freshDatabase()
     const first = await openStore(t, { database })
@@ -109,7 +137,41 @@ if (skip) {
     t.same(await second.write(replay), { stored: 0, duplicates: 30 }, 'and again')
     t.equal((await readAll(second, { bucket: 'replay' })).length, 30)
     t.equal((await second.rejects()).length, 1, 'a replayed reject of the same tailed request is kept once')
+    await second.write({ events: [], rejects: [{ ...replay.rejects[0]!, origin: 'direct' }, { ...replay.rejects[0]!, origin: 'direct' }] })
+    t.equal((await second.rejects()).length, 3, 'rejects of other origins are each kept')
     t.same(await second.checkpoints(), [{ name: 'dir:/b/srv', position: '{"batch":1}' }])
+  })
+
+  t.test('kill -9 of a writer mid-stream, then a replay from its checkpoint: every event exactly once', async (t) => {
+    const { url } = await server()
+    const database = freshDatabase()
+    const child = new URL('./helpers/clickhouse-store-child.mjs', import.meta.url).pathname
+    const writer = spawnNode(t, [child, url, database])
+    await writer.waitForJson((l) => l['acked'] === 20)
+    writer.process.kill('SIGKILL')
+    await writer.exited
+    const acked = Math.max(...writer.output().split('\n').filter((l) => l.startsWith('{"acked"')).map((l) => JSON.parse(l).acked as number))
+
+    const store = await openStore(t, { database })
+    const committed = Number((await store.checkpoints('child'))[0]!.position)
+    t.ok(committed >= acked, `checkpoint ${committed} covers every acknowledged batch (last acked ${acked})`)
+    const before = (await readAll(store, { bucket: 'durable' })).length
+    // The kill may land after a batch's events and before its checkpoint: then they are there, uncovered.
+    t.ok(before === (committed + 1) * 50 || before === (committed + 2) * 50, `${before} events: the committed batches, and at most one whole batch more`)
+
+    // What the tailer does on restart: the batches after the checkpoint, again.
+    const batch = (b: number): EventRecord[] => Array.from({ length: 50 }, (_, i) => sampleEvent('durable', counterKey(b * 50 + i), { type: 't', value: `{"batch":${b},"i":${i}}`, clientTime: b * 50 + i, serverTime: b * 50 + i, source: 'test' }))
+    const first = await store.write({ events: batch(committed + 1), checkpoints: [{ name: 'child', position: String(committed + 1) }] })
+    t.same(first, before > (committed + 1) * 50 ? { stored: 0, duplicates: 50 } : { stored: 50, duplicates: 0 }, 'the uncovered batch counts as duplicates')
+    for (let b = committed + 2; b <= committed + 3; b++) {
+      t.same(await store.write({ events: batch(b), checkpoints: [{ name: 'child', position: String(b) }] }), { stored: 50, duplicates: 0 })
+    }
+    const events = await readAll(store, { bucket: 'durable' })
+    t.equal(events.length, (committed + 4) * 50)
+    const values = events.map((e) => JSON.parse(e.value) as { batch: number; i: number })
+    t.ok(values.every((v, n) => v.batch * 50 + v.i === n), 'each event once, in key order')
+    const [raw] = await store.sql.query<{ n: number }>("SELECT count() AS n FROM events WHERE bucket = 'durable'")
+    t.equal(raw!.n, events.length, 'no duplicate rows in the table either')
   })
 
   t.test('errors: unreachable server, bad options, SQL errors', async (t) => {

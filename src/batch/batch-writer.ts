@@ -6,6 +6,7 @@
  */
 import { createGzip, type Gzip } from 'node:zlib'
 import { InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { positiveInteger, positiveNumber } from '../option-checks.js'
 import type { BatchJournal, JournalSegment } from './batch-journal.js'
 import { formatObjectKey, normalizeKeyPrefix } from '../formats/batch-v1/object-key.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
@@ -23,9 +24,8 @@ const GZIP_CHUNK_MS = 20
  */
 export const GZIP_BACKLOG_HIGH_WATER_BYTES = 8 * 1024 * 1024
 
-export interface BatchWriterOptions {
-  /** Names this process in every key. */
-  serverToken: string
+/** How batches are cut and compressed: declared once, taken by the BatchWriter and the LoggingServer. */
+export interface BatchOptions {
   /** Folder in front of `v1/` in every key. Default: none. */
   keyPrefix?: string
   /** Seal a batch this many seconds after its first event. Default: 10. */
@@ -34,8 +34,13 @@ export interface BatchWriterOptions {
   maxBatchBytes?: number
   /** zlib level 1 (fast) to 9 (small). Default: 3 (bench/RESULTS.md: as fast as 1, 8% smaller). */
   gzipLevel?: number
-  /** Raw bytes waiting for zlib past which `congested` turns true. Default: 8 MiB. */
+  /** Raw bytes waiting for zlib past which `congested` turns true (standalone: request bodies are not read meanwhile). Default: 8 MiB. */
   compressionBacklogBytes?: number
+}
+
+export interface BatchWriterOptions extends BatchOptions {
+  /** Names this process in every key. */
+  serverToken: string
   /** Receives each sealed batch, in batch-number order. */
   onSealed: (batch: SealedBatch) => void
   /** Write-ahead journal (the spool) for crash safety. Default: none. */
@@ -177,14 +182,6 @@ export class OpenBatch {
   }
 }
 
-function positive(name: string, value: number | undefined, fallback: number, integer = false): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new InvalidOptionError(name, `must be a positive ${integer ? 'integer' : 'number'}, got ${String(value)}`)
-  }
-  return value
-}
-
 export class BatchWriter {
   private readonly options: Required<Omit<BatchWriterOptions, 'keyPrefix' | 'journal' | 'onJournalError'>> & {
     keyPrefix: string | undefined
@@ -198,15 +195,15 @@ export class BatchWriter {
   private handOff: Promise<void> = Promise.resolve()
 
   constructor(options: BatchWriterOptions) {
-    const gzipLevel = positive('gzipLevel', options.gzipLevel, DEFAULT_GZIP_LEVEL, true)
+    const gzipLevel = positiveInteger('gzipLevel', options.gzipLevel, DEFAULT_GZIP_LEVEL)
     if (gzipLevel > 9) throw new InvalidOptionError('gzipLevel', `must be 1 to 9, got ${gzipLevel}`)
     this.options = {
       serverToken: options.serverToken,
       keyPrefix: normalizeKeyPrefix(options.keyPrefix),
-      batchSeconds: positive('batchSeconds', options.batchSeconds, DEFAULT_BATCH_SECONDS),
-      maxBatchBytes: positive('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES, true),
+      batchSeconds: positiveNumber('batchSeconds', options.batchSeconds, DEFAULT_BATCH_SECONDS),
+      maxBatchBytes: positiveInteger('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES),
       gzipLevel,
-      compressionBacklogBytes: positive('compressionBacklogBytes', options.compressionBacklogBytes, GZIP_BACKLOG_HIGH_WATER_BYTES, true),
+      compressionBacklogBytes: positiveInteger('compressionBacklogBytes', options.compressionBacklogBytes, GZIP_BACKLOG_HIGH_WATER_BYTES),
       onSealed: options.onSealed,
       journal: options.journal,
       onJournalError: options.onJournalError ?? (() => {}),

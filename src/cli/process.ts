@@ -4,7 +4,7 @@ import { main } from './main.js'
 
 export async function runCliProcess(argv: string[]): Promise<void> {
   // The pinned AWS SDK runs on Node 20; its multi-line warning is about SDK versions released later
-  // (README: "Node.js versions"). Kept out of the CLI's output unless the user set the variable.
+  // (the README says which Node versions are tested). Kept out of the CLI's output unless the user set the variable.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true'
   // Handlers stay installed: a second signal (a supervisor that signals the whole
   // process group, a cluster primary forwarding one) must not kill a process

@@ -15,7 +15,7 @@ import { eventToNdjson, requestToNdjson } from '../replay/ndjson.js'
 import { DEFAULT_REPLAY_CONCURRENCY, DEFAULT_REPLAY_MAX_ATTEMPTS, RequestSender, type SendStats } from '../replay/request-sender.js'
 import { excludeEachOther, S3_FLAGS, type CliCommand, type CliIo, type ParsedCommandLine } from './command-line.js'
 
-/** Exit codes of `replay` (documented in the README). */
+/** Exit codes of `replay` (documented in docs/replay.md). */
 export const REPLAY_EXIT = {
   /** Everything listed was read, and every request sent was taken by the target. */
   ok: 0,

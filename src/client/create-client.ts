@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { ClosedError, InvalidOptionError, SendFailedError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { validateEvent, type EventKey, type EventType, type JsonObject, type LogEvent } from '../formats/json-events.js'
 import { EVENT_FORMATS, postEvents, postEventsUrl, type EventFormat } from './post-events.js'
 import { DEFAULT_SEND_RETRY_POLICY, normalizeRetryPolicy, type RetryPolicy } from '../retry-policy.js'
@@ -64,12 +65,6 @@ export interface EventClient {
   close(): Promise<FlushResult>
   /** Events waiting to be sent. */
   readonly pending: number
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number, allowZero = false): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) throw new InvalidOptionError(name, `must be an integer >= ${allowZero ? 0 : 1}, got ${String(value)}`)
-  return value
 }
 
 export function createClient(options: ClientOptions): EventClient {

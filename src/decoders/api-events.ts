@@ -9,6 +9,7 @@
 import { BadRequestError, EventValidationError } from '../errors.js'
 import { encodeKey } from '../formats/keyjson.js'
 import { eventRecord, type EventRecord } from '../model/event-record.js'
+import type { RequestDecoder } from './request-decoder.js'
 
 export const API_EVENTS_SOURCE = 'api-events'
 export const API_EVENTS_PATH = '/api/events'
@@ -216,30 +217,20 @@ export function encodeApiEventBody(eventType: string, tsSeconds?: number, params
   return `{"event_type":${JSON.stringify(eventType)}${ts},"params":${paramsJson}}`
 }
 
-/** What the decoder reads of a request: the shape of the reader's LoggedRequest (and of src/decoders' DecoderRequest). */
-export interface ApiEventsRequest {
-  path: string
-  body: Buffer
-  /** When our server received it, ms since 1970. */
-  time: number
-  ip: string
-  serverToken: string
-  reqId: number
-}
-
 /**
- * The decoder for logged `POST /api/events` requests (the tailer, replay):
- * shaped as a RequestDecoder of src/decoders, for the registry's list. The
- * key comes from the logged request (serverToken, reqId), so reading it again
- * stores nothing new. Live requests are decoded by the analytics routes with
- * the EventServer's own token.
+ * The decoder for logged `POST /api/events` requests (the EventServer's
+ * tailer, replay). The key comes from the logged request (serverToken, reqId),
+ * so reading it again stores nothing new. Live requests (serverToken '') are
+ * refused: every one would get the same key; the EventServer's analytics
+ * routes decode those with its own token and request counter.
  */
-export const apiEventsRequestDecoder = {
+export const apiEventsRequestDecoder: RequestDecoder = {
   name: API_EVENTS_SOURCE,
-  paths: [API_EVENTS_PATH] as readonly string[],
-  contentTypes: ['application/json', 'text/plain'] as readonly string[],
-  methods: ['POST'] as readonly string[],
-  decode(request: ApiEventsRequest, url: URL): EventRecord[] {
+  paths: [API_EVENTS_PATH],
+  contentTypes: ['application/json', 'text/plain'],
+  methods: ['POST'],
+  decode(request, url) {
+    if (request.serverToken === '') throw new BadRequestError(400, `${API_EVENTS_PATH} needs a logged request (a serverToken) for its key; post live events to the EventServer's ${API_EVENTS_PATH}`)
     const bucket = url.searchParams.get('bucket') || 'default'
     return [decodeApiEvent(request.body, { bucket, serverTime: request.time, serverToken: request.serverToken, reqId: request.reqId, ip: request.ip === '' ? null : request.ip })]
   },

@@ -6,6 +6,7 @@
  */
 import { InvalidOptionError } from '../errors.js'
 import type { EventRecord } from '../model/event-record.js'
+import { apiEventsRequestDecoder } from './api-events.js'
 import { postEventsEventbufV2Decoder } from './post-events-eventbuf-v2.js'
 import { postEventsJsonDecoder } from './post-events-json.js'
 import { mediaTypeOf, targetUrl } from './post-events.js'
@@ -14,7 +15,7 @@ import type { DecoderRequest, RequestDecoder } from './request-decoder.js'
 export { mediaTypeOf }
 
 /** The decoders shipped with the package. */
-export const BUILT_IN_DECODERS: readonly RequestDecoder[] = [postEventsJsonDecoder, postEventsEventbufV2Decoder]
+export const BUILT_IN_DECODERS: readonly RequestDecoder[] = [postEventsJsonDecoder, postEventsEventbufV2Decoder, apiEventsRequestDecoder]
 
 export class RequestDecoderRegistry {
   /** Per path: the decoders that read it, in registration order. */

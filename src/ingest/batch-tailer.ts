@@ -192,9 +192,11 @@ export class BatchTailer {
   private schedule(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.timer = undefined
-      void this.poll().then(() => {
-        if (!this.stopped) this.schedule(this.intervalMs)
-      })
+      void this.poll()
+        .catch((err: Error) => this.problem({ kind: 'tail-failed', serverToken: '', reason: err.message }))
+        .then(() => {
+          if (!this.stopped) this.schedule(this.intervalMs)
+        })
     }, delayMs)
   }
 
@@ -221,7 +223,16 @@ export class BatchTailer {
     for (let i = 0; i < batches.length; ) {
       let j = i
       while (j < batches.length && batches[j]!.serverToken === batches[i]!.serverToken) j++
-      const pending = this.stopped ? batches.slice(i, j) : await this.tailServer(batches.slice(i, j))
+      let pending: PlannedBatch[]
+      try {
+        pending = this.stopped ? batches.slice(i, j) : await this.tailServer(batches.slice(i, j))
+      } catch (err) {
+        // Anything unexpected (a source or store error of another kind): this server starts over from its checkpoint at the next look.
+        const serverToken = batches[i]!.serverToken
+        this.problem({ kind: 'tail-failed', serverToken, reason: (err as Error).message })
+        this.forgetServer(serverToken)
+        pending = batches.slice(i, j)
+      }
       for (const batch of pending) oldestPending = Math.min(oldestPending ?? batch.startTime, batch.startTime)
       i = j
     }
@@ -236,7 +247,7 @@ export class BatchTailer {
       try {
         state = await this.loadServer(serverToken)
       } catch (err) {
-        this.problem({ kind: 'list-failed', source: `checkpoint of ${serverToken}`, reason: (err as Error).message })
+        this.problem({ kind: 'tail-failed', serverToken, reason: `cannot read its checkpoint: ${(err as Error).message}` })
         return batches
       }
       this.servers.set(serverToken, state)

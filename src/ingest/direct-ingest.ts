@@ -3,7 +3,7 @@
  * same decoders the tailer uses and written in one store write, all or
  * nothing. It resolves only once the store has committed, which is what lets
  * the server answer 2xx; a bad body throws the decoder's error (the server
- * answers 4xx and nothing is stored), a failed commit StoreCommitError (503).
+ * answers 4xx and nothing is stored), a failed commit StoreUnavailableError (503).
  */
 import { BadRequestError, StoreUnavailableError } from '../errors.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
@@ -130,22 +130,21 @@ export class DirectIngest {
     const predicted = counts.reduce((sum, c) => sum + c.stored, 0)
     if (predicted !== result.stored) {
       // Some keys were already stored: which post each one counts against is read back from the rows.
-      try {
-        counts = await this.countsFromRows(group, firsts)
-      } catch (err) {
-        this.observer?.problem?.({ kind: 'count-mismatch', expected: predicted, stored: result.stored })
-        void err
-      }
+      const read = await this.countsFromRows(group, firsts, result.stored).catch(() => undefined)
+      if (read) counts = read
+      else this.observer?.problem?.({ kind: 'count-mismatch', expected: predicted, stored: result.stored })
     }
     group.forEach((post, index) => post.resolve(counts[index]!))
   }
 
   /**
-   * After a group write that found keys already stored: an event was stored
-   * by its post when it was the group's first of its key and the stored row
-   * is that event (same serverTime and value text).
+   * After a group write that found keys already stored: which of the group's
+   * keys this write stored is read back from ingested_at (every row of one
+   * write has the same, and it never decreases), and each is credited to the
+   * group's first post of that key. Undefined when the rows cannot say
+   * (another write committed in the same millisecond).
    */
-  private async countsFromRows(group: PendingPost[], firsts: boolean[][]): Promise<WriteResult[]> {
+  private async countsFromRows(group: PendingPost[], firsts: boolean[][], stored: number): Promise<WriteResult[] | undefined> {
     const { sql } = this.store
     const byBucket = new Map<string, Set<string>>()
     for (const post of group) for (const event of post.events) {
@@ -153,20 +152,24 @@ export class DirectIngest {
       if (!keys) byBucket.set(event.bucket, (keys = new Set()))
       keys.add(Buffer.from(event.key).toString('hex'))
     }
-    const rows = new Map<string, { serverTime: number; value: string }>()
+    // The first write of each key stands: its ingested_at is the smallest.
+    const firstWrite = new Map<string, number>()
     for (const [bucket, keys] of byBucket) {
       const list = [...keys].map((hex) => sql.literal(Buffer.from(hex, 'hex'))).join(', ')
-      const found = await sql.query<{ k: string; t: number; v: string }>(`SELECT lower(hex(key)) AS k, server_time AS t, value AS v FROM events WHERE bucket = ${sql.literal(bucket)} AND key IN (${list})`)
-      for (const row of found) rows.set(`${bucket}\u0000${row.k}`, { serverTime: Number(row.t), value: row.v })
+      const rows = await sql.query<{ k: string; t: number }>(`SELECT lower(hex(key)) AS k, min(ingested_at) AS t FROM events WHERE bucket = ${sql.literal(bucket)} AND key IN (${list}) GROUP BY key`)
+      for (const row of rows) firstWrite.set(`${bucket}\u0000${row.k}`, Number(row.t))
     }
-    return group.map((post, p) => {
-      let stored = 0
+    const ours = stored === 0 ? Infinity : Math.max(...firstWrite.values())
+    let credited = 0
+    const counts = group.map((post, p) => {
+      let count = 0
       post.events.forEach((event, i) => {
-        const row = rows.get(eventId(event))
-        if (firsts[p]![i] && row && row.serverTime === event.serverTime && row.value === event.value) stored++
+        if (firsts[p]![i] && firstWrite.get(eventId(event)) === ours) count++
       })
-      return { stored, duplicates: post.events.length - stored }
+      credited += count
+      return { stored: count, duplicates: post.events.length - count }
     })
+    return credited === stored ? counts : undefined
   }
 
   /** One store write, timed and reported; a failure is LS_STORE_UNAVAILABLE (answered 503). */

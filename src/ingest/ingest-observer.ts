@@ -15,6 +15,8 @@ export type TailProblem =
   | { kind: 'list-failed'; source: string; reason: string }
   | { kind: 'read-retry'; key: string; attempt: number; reason: string }
   | { kind: 'store-failed'; key: string; reason: string }
+  /** Something unexpected stopped a server's batches for this look; they are tried again from its checkpoint. */
+  | { kind: 'tail-failed'; serverToken: string; reason: string }
   | { kind: 'stale-requests'; serverToken: string; reqIds: number[] }
   /** Direct posts: a group commit stored other counts than its per-request counts said (a concurrent writer). */
   | { kind: 'count-mismatch'; expected: number; stored: number }

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { InvalidOptionError, ReplaySendError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import type { LoggedRequest } from '../reader/request-assembler.js'
 import { normalizeRetryPolicy, retryDelay, type RetryPolicy } from '../retry-policy.js'
 
@@ -54,12 +55,6 @@ export interface SendStats {
   failed: number
   /** Attempts after the first, over all requests. */
   retries: number
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidOptionError(name, `must be an integer >= 1, got ${String(value)}`)
-  return value
 }
 
 export class RequestSender {

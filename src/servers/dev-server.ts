@@ -16,6 +16,7 @@ import { decodePostEvents, targetUrl } from '../decoders/post-events.js'
 import { EVENTBUF_V2_CONTENT_TYPE } from '../formats/eventbuf-v2.js'
 import { storedEventJson } from '../formats/json-events.js'
 import type { EventRecord } from '../model/event-record.js'
+import { positiveInteger } from '../option-checks.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { DevEventStore } from './dev-event-store.js'
 import { renderDevServerPage } from './dev-server-page.js'
@@ -57,12 +58,6 @@ interface NormalizedOptions {
   allowedHosts: readonly string[]
   now: () => number
   heartbeatMs: number
-}
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
 }
 
 function normalizeOptions(options: DevServerOptions): NormalizedOptions {

@@ -7,14 +7,15 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
-import { InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { BadRequestError, InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { DirectIngest } from '../ingest/direct-ingest.js'
 import { BatchTailer, type BatchTailerOptions } from '../ingest/batch-tailer.js'
-import type { IngestObserver, TailProblem } from '../ingest/ingest-observer.js'
+import type { IngestObserver } from '../ingest/ingest-observer.js'
 import { RequestDecoderRegistry } from '../decoders/registry.js'
 import { createEventServerMetrics, type EventServerMetrics } from '../ops/event-server-metrics.js'
 import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
+import { rebindingProblem } from './request-guard.js'
 import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
 import { ingestionRoutes } from './ingestion-routes.js'
@@ -59,8 +60,13 @@ export interface EventServerOptions {
   maxPageLimit?: number
   /** Request decoders for posts and tailing. Default: the built-in ones. */
   decoders?: RequestDecoderRegistry
-  /** CORS answers, as on the LoggingServer. Default: reflect the Origin. */
+  /**
+   * CORS answers. Posts (event ingestion) reflect the Origin, so pages of any site can send events;
+   * reads answer other sites only when `cors.origin` names one. Default: `{}` (reflect on posts only).
+   */
   cors?: CorsOptions
+  /** Host names accepted besides loopback ones on a request that arrived on loopback (DNS rebinding guard). Default: none. */
+  allowedHosts?: readonly string[]
   /** Metrics to count into. Default: a new registry (see `metrics`). */
   metrics?: EventServerMetrics
   /** Where problems and lifecycle are logged (pino works). Default: silent. */
@@ -78,9 +84,9 @@ function positiveInteger(name: string, value: number | undefined, fallback: numb
 }
 
 /** Codes of errors that mean the input was bad (400 unless the error names a status). */
-const BAD_INPUT_CODES = new Set(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST', 'LS_JSON_INVALID', 'LS_JSON_DEPTH'])
+const BAD_INPUT_CODES = new Set<string>(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST'])
 /** Codes of errors that mean the store could not do it now (503, try again). */
-const UNAVAILABLE_CODES = new Set(['LS_STORE_COMMIT', 'LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
+const UNAVAILABLE_CODES = new Set<string>(['LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
 
 /** The status and JSON body of an error answer: `{error, reason}` plus `index`, `rule`, `offset` when the error has them. */
 export function errorAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
@@ -96,11 +102,6 @@ export function errorAnswer(err: unknown): { status: number; body: Record<string
   if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, body: { error: 'LS_BAD_REQUEST', reason: 'content type is not supported' } }
   const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500
   return { status, body: { error: code ?? 'LS_INTERNAL', reason: status === 500 ? 'internal error' : String(e.message) } }
-}
-
-/** What a log line says about a tail problem. */
-function problemLog(problem: TailProblem): object {
-  return { tail: problem }
 }
 
 /** Logs what ingestion reports, and passes it on to the metrics. */
@@ -124,7 +125,7 @@ function loggingObserver(logger: ServerLogger, metrics: EventServerMetrics, stat
     },
     problem(problem) {
       metrics.problem?.(problem)
-      logger.warn(problemLog(problem), `tail: ${problem.kind}`)
+      logger.warn({ tail: problem }, `tail: ${problem.kind}`)
     },
     tailLag(seconds) {
       metrics.tailLag?.(seconds)
@@ -179,8 +180,12 @@ export class EventServer {
 
     const cors = options.cors ?? {}
     this.app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: limits.bodyLimit })
+    const allowedHosts = options.allowedHosts ?? []
     this.app.addHook('onRequest', async (request, reply) => {
-      reply.headers(corsHeaders(request.headers, cors))
+      const rebinding = rebindingProblem(request.headers.host, request.raw.socket?.localAddress, allowedHosts)
+      if (rebinding) throw new BadRequestError(403, rebinding)
+      // Anyone may send events; what the store holds is read by other sites only when an origin is configured.
+      if (request.method === 'POST' || typeof cors.origin === 'string') reply.headers(corsHeaders(request.headers, cors))
     })
     this.app.setErrorHandler((err, request, reply) => {
       const { status, body } = errorAnswer(err)

@@ -5,12 +5,17 @@
  */
 import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
+import { BadRequestError } from '../errors.js'
 import { requiredBucket } from '../formats/bucket.js'
 import { encodedKeyToJson } from '../formats/keyjson.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore, RangeQuery } from '../store/event-store.js'
 import type { EventServerRoutes } from './event-server.js'
 import { encodeCursor, rangeQueryOf } from './event-query.js'
+
+/** Rejects listed by /rejects.json without a limit, and the most it lists. */
+export const DEFAULT_REJECTS_LIMIT = 100
+export const MAX_REJECTS_LIMIT = 10_000
 
 /** Bytes of JSON gathered before they are handed to the socket. */
 const STREAM_CHUNK_BYTES = 64 * 1024
@@ -95,6 +100,17 @@ export const eventsApiRoutes: EventServerRoutes = {
     })
 
     app.get('/buckets.json', async () => ({ buckets: await store.buckets() }))
+
+    // Requests that gave no events (undecodable logged requests), newest first, for a user to look at.
+    app.get('/rejects.json', async (request) => {
+      const text = (request.query as Record<string, unknown>).limit
+      const limit = text === undefined ? DEFAULT_REJECTS_LIMIT : Number(text)
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REJECTS_LIMIT) throw new BadRequestError(400, `limit must be an integer from 1 to ${MAX_REJECTS_LIMIT}, got ${JSON.stringify(text)}`)
+      const rejects = await store.rejects(limit)
+      return {
+        rejects: rejects.map(({ body, ...reject }) => ({ ...reject, bodyBase64: Buffer.from(body).toString('base64') })),
+      }
+    })
 
   },
 }

@@ -10,11 +10,10 @@
 import { EventEmitter } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { promisify } from 'node:util'
-import { gzip } from 'node:zlib'
-import { BatchWriter, type OpenBatch, type SealedBatch } from '../batch/batch-writer.js'
+import { BatchWriter, type BatchOptions, type OpenBatch, type SealedBatch } from '../batch/batch-writer.js'
 import { RequestCapture, type CaptureOptions, type RecordedRequest } from '../capture/request-capture.js'
 import { ClosedError, InvalidOptionError, UnsentBatchesError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { BatchUploader, type UploadReport } from '../sinks/batch-uploader.js'
@@ -22,9 +21,10 @@ import { DEFAULT_BATCH_DIRECTORY, DirectorySink } from '../sinks/directory-sink.
 import type { RetryPolicy } from '../retry-policy.js'
 import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
-import { parseObjectKey } from '../formats/batch-v1/object-key.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
 import { AnswerProfiles, type AnswerProfile } from './answer-profiles.js'
+import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
+import { silentLogger, type ServerLogger } from '../logger.js'
 import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
@@ -50,18 +50,9 @@ export type AckMode = 'immediate' | 'spool' | 's3'
 export const ACK_MODES: readonly AckMode[] = ['immediate', 'spool', 's3']
 export const DEFAULT_ACK_MODE: AckMode = 'immediate'
 
-const gzipAsync = promisify(gzip)
+export type { ServerLogger } from '../logger.js'
 
-/** The structured logger the server reports to (pino's shape). */
-export interface ServerLogger {
-  info(object: object, message?: string): void
-  warn(object: object, message?: string): void
-  error(object: object, message?: string): void
-}
-
-const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} }
-
-export interface LoggingServerOptions extends CaptureOptions {
+export interface LoggingServerOptions extends CaptureOptions, BatchOptions {
   /** When requests are answered: 'immediate', 'spool' or 's3'. Default: 'immediate'. */
   ack?: AckMode
   /** Spool directory (ack 'spool'); segments left there by a dead process are delivered at start. Default: './spool'. */
@@ -76,16 +67,6 @@ export interface LoggingServerOptions extends CaptureOptions {
   directory?: string
   /** S3 bucket (and endpoint, region, credentials) for batches. Default: none. */
   s3?: S3Location
-  /** Folder in front of every key, e.g. `logs/web`. Default: none. */
-  keyPrefix?: string
-  /** Seal a batch this many seconds after its first event. Default: 10. */
-  batchSeconds?: number
-  /** Seal a batch once its raw events reach this many bytes. Default: 16 MiB. */
-  maxBatchBytes?: number
-  /** gzip level 1-9. Default: 3. */
-  gzipLevel?: number
-  /** Standalone: request bodies are not read while more raw bytes than this wait for zlib. Default: 8 MiB. */
-  compressionBacklogBytes?: number
   /** Answers analytics clients accept, by path (docs/answer-profiles.md); false answers `OK` everywhere. Default: BUILT_IN_ANSWER_PROFILES. */
   answers?: readonly AnswerProfile[] | false
   /** Status of the answer to a logged request (standalone). Default: 200. */
@@ -125,12 +106,6 @@ export interface LoggingServerEvents {
   batchFailed: [{ batch: SealedBatch; error: Error; attempt: number; retryInMs: number }]
 }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
-}
-
 function chooseSink(options: LoggingServerOptions): Sink {
   const given = [options.sink && 'sink', options.directory && 'directory', options.s3 && 's3'].filter(Boolean)
   if (given.length > 1) throw new InvalidOptionError(given.join('/'), 'give only one of sink, directory and s3')
@@ -165,6 +140,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   }
   private readonly answerProfiles: AnswerProfiles
   private readonly checkSinkAtStart: boolean
+  private readonly discards = new Set<Promise<void>>()
   private server: Server | undefined
   /** Open connections of the standalone server, and those whose request waits for durability to be answered. */
   private readonly sockets = new Set<Socket>()
@@ -207,7 +183,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
           { key: batch.key, bytes: batch.body.byteLength, rawBytes: batch.rawBytes, events: batch.events, attempts: report.attempts, ms: report.durationMs },
           'batch stored',
         )
-        void batch.segment?.discard()
+        // Deleting the durable copy (spool segment, unsent file); close() waits for it.
+        const discarding = batch.segment?.discard()
+        if (discarding) {
+          this.discards.add(discarding)
+          void discarding.finally(() => this.discards.delete(discarding))
+        }
         this.emit('batchStored', report)
       },
       onAttemptFailed: (batch, error, attempt, retryInMs) => {
@@ -221,13 +202,10 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
             onError: (err, path) => this.logger.error({ err, path }, 'spool write failed: answering 503 until the spool works again'),
           })
         : undefined
+    const { keyPrefix, batchSeconds, maxBatchBytes, gzipLevel, compressionBacklogBytes } = options
     this.writer = new BatchWriter({
       serverToken: this.serverToken,
-      keyPrefix: options.keyPrefix,
-      batchSeconds: options.batchSeconds,
-      maxBatchBytes: options.maxBatchBytes,
-      gzipLevel: options.gzipLevel,
-      compressionBacklogBytes: options.compressionBacklogBytes,
+      ...{ keyPrefix, batchSeconds, maxBatchBytes, gzipLevel, compressionBacklogBytes },
       ...(this.spool ? { journal: this.spool } : {}),
       onJournalError: (err) => this.logger.error({ err }, 'batch journal failed: requests waiting for durability get 503'),
       onSealed: (batch) => this.uploader.enqueue(batch),
@@ -236,65 +214,12 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     this.capture = new RequestCapture(options, this.writer, (outcome, bytes) => {
       if (this.listenerCount('request') > 0) this.emit('request', { outcome, bytes })
     })
-    this.recovered = this.recoverLeftovers().catch((err) => this.logger.error({ err }, 'could not recover batches left by an earlier process'))
+    this.recovered = recoverLeftovers(this.leftovers).catch((err) => this.logger.error({ err }, 'could not recover batches left by an earlier process'))
   }
 
-  /**
-   * Queues what an earlier process left behind: spool segments (ack=spool)
-   * and batches written to the unsent directory at a failed shutdown. Both
-   * are stored under their original keys, so a batch stored twice (a crash
-   * between the store and the delete) overwrites itself instead of doubling.
-   */
-  private async recoverLeftovers(): Promise<void> {
-    // Each source on its own: one that fails must not keep the other from being delivered.
-    const spool = this.spool
-    if (spool) {
-      await this.recoverSpool(spool).catch((err) => this.logger.error({ err, directory: spool.directory }, 'could not recover the spool'))
-    }
-    await this.recoverUnsent().catch((err) => this.logger.error({ err, directory: this.settings.unsentDirectory }, 'could not recover unsent batches'))
-  }
-
-  private async recoverSpool(spool: Spool): Promise<void> {
-    for (const segment of await spool.recover()) {
-      const parts = parseObjectKey(segment.key)!
-      this.logger.warn({ key: segment.key, events: segment.events, tornBytes: segment.tornBytes }, 'recovered a spool segment left by an earlier process')
-      if (segment.events === 0) {
-        await segment.discard()
-        continue
-      }
-      this.enqueueRecovered(segment.key, parts.startTime, parts.batchNumber, await gzipAsync(segment.frames), segment.events, segment.frames.byteLength, {
-        segment: { failed: false, discard: segment.discard },
-        keptAt: spool.directory,
-      })
-    }
-  }
-
-  private async recoverUnsent(): Promise<void> {
-    const unsent = new DirectorySink(this.settings.unsentDirectory)
-    for (const key of await unsent.keys()) {
-      const parts = parseObjectKey(key)
-      if (!parts) continue
-      this.logger.warn({ key, directory: unsent.directory }, 'recovered a batch left unsent by an earlier shutdown')
-      this.enqueueRecovered(key, parts.startTime, parts.batchNumber, await unsent.get(key), 0, 0, {
-        segment: { failed: false, discard: () => unsent.delete(key).catch(() => {}) },
-        keptAt: unsent.directory,
-      })
-    }
-  }
-
-  private enqueueRecovered(
-    key: string,
-    startTime: number,
-    batchNumber: number,
-    body: Buffer,
-    events: number,
-    rawBytes: number,
-    copy: Required<Pick<SealedBatch, 'segment' | 'keptAt'>>,
-  ): void {
-    let settle!: (error?: Error) => void
-    const stored = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())))
-    stored.catch(() => {})
-    this.uploader.enqueue({ key, body, batchNumber, startTime, events, rawBytes, stored, settle, ...copy })
+  /** What the recovery and the saving of left-over batches work on (src/spool/leftovers.ts). */
+  private get leftovers(): LeftoverPlaces {
+    return { spool: this.spool, unsentDirectory: this.settings.unsentDirectory, uploader: this.uploader, sinkDescription: this.sink.description, logger: this.logger }
   }
 
   /** Why new requests are refused right now, if they are. */
@@ -474,8 +399,9 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       if (!(err instanceof UnsentBatchesError)) throw err
       this.uploader.stop()
       // Settles the batches: clients waiting on them (ack=s3) are answered 503 before their connections go.
-      await this.saveUnsent(this.uploader.pending())
+      await saveUnsent(this.leftovers, this.uploader.pending())
     } finally {
+      await Promise.all(this.discards)
       await this.sink.close?.()
       await this.closeConnections(listenerClosed)
     }
@@ -507,39 +433,6 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     clearTimeout(grace)
     server.closeAllConnections()
     await listenerClosed
-  }
-
-  private async saveUnsent(batches: SealedBatch[]): Promise<never> {
-    const fallback = new DirectorySink(this.settings.unsentDirectory)
-    const keys = batches.map((batch) => batch.key)
-    const failed: string[] = []
-    // Batches that already have a durable copy (a whole spool segment, a file in the unsent directory) stay there.
-    const kept = new Map<string, number>()
-    for (const batch of batches) {
-      const keptAt = batch.keptAt ?? (batch.segment && !batch.segment.failed ? this.spool?.directory : undefined)
-      if (keptAt !== undefined) {
-        kept.set(keptAt, (kept.get(keptAt) ?? 0) + 1)
-        continue
-      }
-      try {
-        await fallback.put(batch.key, batch.body)
-      } catch (err) {
-        failed.push(batch.key)
-        this.logger.error({ key: batch.key, err }, 'could not save unsent batch locally either')
-      }
-    }
-    const keptCount = [...kept.values()].reduce((sum, n) => sum + n, 0)
-    const saved = keys.length - failed.length - keptCount
-    const message =
-      `${keys.length} batch(es) not stored in ${this.sink.description} before the close deadline; ` +
-      [...kept].map(([directory, n]) => `${n} left in ${directory === this.spool?.directory ? 'the spool ' : ''}${directory}, `).join('') +
-      `${saved} saved under ${fallback.directory}` +
-      (failed.length ? `, ${failed.length} LOST: ${failed.join(', ')}` : '') +
-      '; they are delivered at the next start'
-    this.logger.error({ keys, unsentDirectory: fallback.directory, lost: failed }, message)
-    const error = new UnsentBatchesError(keys, message)
-    for (const batch of batches) batch.settle(error)
-    throw error
   }
 
   private rejectTooLarge(recorded: RecordedRequest<OpenBatch>, res: ServerResponse): void {

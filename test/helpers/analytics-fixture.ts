@@ -16,7 +16,7 @@ export const NOW = Date.UTC(2026, 10, 20, 12, 34, 56, 789)
 export const TYPES = ['view', 'click', 'signup', 'purchase', 'share'] as const
 
 export interface SeededEvent {
-  /** Post order: the reqId order, so the key order among equal times. */
+  /** Creation order (times are unique, so it never decides an order). */
   seq: number
   type: string
   /** ms */
@@ -80,12 +80,17 @@ export async function call(url: string, init: { method?: 'GET' | 'POST'; body?: 
   return { status: response.statusCode, text, json, headers: response.headers }
 }
 
-/** Posts each event as seed 003's body, in order, one at a time (so reqIds follow seq). */
-export async function postSeeded(url: string, bucket: string, events: readonly SeededEvent[]): Promise<void> {
-  for (const event of events) {
-    const answer = await call(`${url}/api/events?bucket=${bucket}`, { body: { event_type: event.type, ts: event.time / 1000, params: event.params } })
-    if (answer.status !== 202) throw new Error(`POST /api/events answered ${answer.status}: ${answer.text}`)
+/** Posts each event as seed 003's body, `concurrency` requests at a time (times are unique, so arrival order does not matter). */
+export async function postSeeded(url: string, bucket: string, events: readonly SeededEvent[], concurrency = 8): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < events.length) {
+      const event = events[next++]!
+      const answer = await call(`${url}/api/events?bucket=${bucket}`, { body: { event_type: event.type, ts: event.time / 1000, params: event.params } })
+      if (answer.status !== 202) throw new Error(`POST /api/events answered ${answer.status}: ${answer.text}`)
+    }
   }
+  await Promise.all(Array.from({ length: concurrency }, worker))
 }
 
 export function byTimeThenSeq(a: SeededEvent, b: SeededEvent): number {

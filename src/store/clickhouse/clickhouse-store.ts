@@ -75,6 +75,8 @@ const LOCAL_EVENTS_TABLE = 'events_local'
 const MAX_QUERY_CHARS = 200_000
 /** A bucket with at least this many keys in a write gets a key lookup of its own. */
 const BUCKET_LOOKUP_MIN_KEYS = 50
+/** Key-range checks OR'd into one query. */
+const RANGE_CHECKS_PER_QUERY = 100
 /** Insert bodies are sent in chunks of about this size. */
 const INSERT_CHUNK_BYTES = 1 << 20
 
@@ -140,6 +142,7 @@ export class ClickHouseEventStore implements EventStore {
       this.client = this.makeClient(this.url, db)
       await this.client.command({ query: createCheckpointsSql(db) })
       await this.client.command({ query: createRejectsSql(db) })
+      await this.checkEventsEngine()
       if (this.cluster !== undefined) await this.checkCluster()
       const [row] = await this.queryRows<{ ingested: number; seq: number; id: number }>(
         'SELECT (SELECT max(ingested_at) FROM events) AS ingested, (SELECT max(seq) FROM checkpoints) AS seq, (SELECT max(id) FROM rejects) AS id',
@@ -321,6 +324,19 @@ export class ClickHouseEventStore implements EventStore {
     }
   }
 
+  /** `events` is what the options say (a database made for one server and opened as a cluster, or back, is refused). */
+  private async checkEventsEngine(): Promise<void> {
+    const expected = this.cluster === undefined ? 'ReplacingMergeTree' : 'Distributed'
+    const [row] = await this.queryRows<{ engine: string }>(
+      `SELECT engine FROM system.tables WHERE database = ${sqlLiteral(this.database)} AND name = 'events'`,
+    )
+    if (row?.engine !== expected) {
+      throw new StoreUnavailableError(
+        `${this.database}.events is ${row?.engine ?? 'missing'}, expected ${expected} ${this.cluster === undefined ? '(one server)' : `(cluster ${this.cluster})`}: use the cluster option the database was made with, or another database`,
+      )
+    }
+  }
+
   /** Every shard of the cluster answers and has events_local (DDL ran there, by clusterNodes or by hand). */
   private async checkCluster(): Promise<void> {
     const shards = await this.queryRows<{ shard_num: number; host_address: string; port: number }>(
@@ -345,6 +361,9 @@ export class ClickHouseEventStore implements EventStore {
    * 18.16: a per-column `bucket = .. AND key IN (..)` of plain literals is
    * the fast form for a bucket with many keys; buckets with few keys share
    * one `(bucket, key) IN (..)` (an OR of thousands of clauses is far slower).
+   * A bucket with many keys is first asked whether anything is stored
+   * between its lowest and highest new key: for keys that grow with time,
+   * the usual case, nothing is, and one index seek replaces the key list.
    * Each query stays under MAX_QUERY_CHARS.
    */
   private async storedKeys(events: readonly EventRecord[]): Promise<Set<string>> {
@@ -360,25 +379,47 @@ export class ClickHouseEventStore implements EventStore {
       for (const row of rows) stored.add(keyId(row.bucket, row.key_hex.toLowerCase()))
     }
     const pairs: string[] = []
+    const large: Array<[string, EventRecord[]]> = []
     for (const [bucket, group] of byBucket) {
-      if (group.length < BUCKET_LOOKUP_MIN_KEYS) {
-        for (const event of group) pairs.push(`(${sqlLiteral(bucket)}, ${sqlLiteral(event.key)})`)
-        continue
-      }
-      for (const list of boundedLists(group.map((event) => sqlLiteral(event.key)))) await lookup(`bucket = ${sqlLiteral(bucket)} AND key IN (${list})`)
+      if (group.length >= BUCKET_LOOKUP_MIN_KEYS) large.push([bucket, group])
+      else for (const event of group) pairs.push(`(${sqlLiteral(bucket)}, ${sqlLiteral(event.key)})`)
+    }
+    for (const bucket of await this.bucketsWithKeysIn(large)) {
+      const keys = byBucket.get(bucket)!.map((event) => sqlLiteral(event.key))
+      for (const list of boundedLists(keys)) await lookup(`bucket = ${sqlLiteral(bucket)} AND key IN (${list})`)
     }
     for (const list of boundedLists(pairs)) await lookup(`(bucket, key) IN (${list})`)
     return stored
   }
 
+  /** Which of these buckets have a stored key between the lowest and the highest of the group's keys. */
+  private async bucketsWithKeysIn(groups: ReadonlyArray<[string, EventRecord[]]>): Promise<string[]> {
+    const ranges = groups.map(([bucket, group]) => {
+      let low = group[0]!.key
+      let high = low
+      for (const { key } of group) {
+        if (Buffer.compare(key, low) < 0) low = key
+        else if (Buffer.compare(key, high) > 0) high = key
+      }
+      return `(bucket = ${sqlLiteral(bucket)} AND key >= ${sqlLiteral(low)} AND key <= ${sqlLiteral(high)})`
+    })
+    const found: string[] = []
+    for (let i = 0; i < ranges.length; i += RANGE_CHECKS_PER_QUERY) {
+      const rows = await this.queryRows<{ bucket: string }>(`SELECT DISTINCT bucket FROM events WHERE ${ranges.slice(i, i + RANGE_CHECKS_PER_QUERY).join(' OR ')}`)
+      for (const row of rows) found.push(row.bucket)
+    }
+    return found
+  }
+
   /**
-   * Rejects get increasing ids. One already stored from the same origin (a
-   * tailed request the tailer replays after a crash) is not stored twice;
-   * `direct` ones are never replayed, so each is new.
+   * Rejects get increasing ids. A tailed request (origin `tail:...`, one per
+   * logged request) already stored is not stored twice: the tailer replays
+   * it after a crash between the rejects and the checkpoint. Any other
+   * origin (`direct`, ...) is never replayed, so each reject is new.
    */
   private async insertRejects(rejects: readonly RejectedRequest[]): Promise<void> {
     if (rejects.length === 0) return
-    const replayable = [...new Set(rejects.map((r) => r.origin).filter((origin) => origin !== 'direct'))]
+    const replayable = [...new Set(rejects.map((r) => r.origin).filter(isReplayableOrigin))]
     const seen = new Set<string>()
     for (let i = 0; i < replayable.length; i += 1_000) {
       const list = replayable.slice(i, i + 1_000).map(sqlLiteral).join(', ')
@@ -388,7 +429,7 @@ export class ClickHouseEventStore implements EventStore {
     const rows = new TsvRows()
     let id = this.lastRejectId
     for (const reject of rejects) {
-      if (reject.origin !== 'direct') {
+      if (isReplayableOrigin(reject.origin)) {
         if (seen.has(reject.origin)) continue
         seen.add(reject.origin)
       }
@@ -396,8 +437,9 @@ export class ClickHouseEventStore implements EventStore {
         .text(reject.contentType).text(reject.reason).text(reject.message).bytes(reject.body).endRow()
     }
     if (id === this.lastRejectId) return
-    await this.insertTsv('rejects', REJECT_COLUMNS, [rows.take()])
+    // Taken before the insert: an insert that failed on our side but landed on the server leaves a gap, never a reused id.
     this.lastRejectId = id
+    await this.insertTsv('rejects', REJECT_COLUMNS, [rows.take()])
   }
 
   private async insertTsv(table: string, columns: [string, ...string[]], chunks: Iterable<Buffer>): Promise<void> {
@@ -463,6 +505,10 @@ function rangeFilters(query: RangeQuery): string[] {
   if (query.clientTimeTo !== undefined) where.push(`client_time < ${sqlLiteral(query.clientTimeTo)}`)
   if (query.types !== undefined && query.types.length > 0) where.push(`type IN (${query.types.map(sqlLiteral).join(', ')})`)
   return where
+}
+
+function isReplayableOrigin(origin: string): boolean {
+  return origin.startsWith('tail:')
 }
 
 /** SQL list items joined into lists of at most MAX_QUERY_CHARS. */

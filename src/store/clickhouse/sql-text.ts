@@ -5,9 +5,9 @@
  *
  * Keys and request bodies are bytes, and bytes >= 0x80 do not survive
  * JSONEachRow (ClickHouse takes JSON strings as UTF-8 text). So bytes travel
- * raw in TabSeparated on the way in (only tab, newline and backslash need an
- * escape there) and as `hex(...)` on the way out. In SQL they are string
- * literals with `\xHH` escapes: plain literals, so the primary key serves
+ * raw in TabSeparated on the way in (only tab, newline, carriage return and
+ * backslash get an escape there) and as `hex(...)` on the way out. In SQL
+ * they are string literals with `\xHH` escapes: plain literals, so the primary key serves
  * `key >= '...'` and `key IN (...)` (a list of 5,000 keys is looked up about
  * 5 times faster than as unhex('...') calls, measured on 18.16).
  */
@@ -56,11 +56,12 @@ export function bytesOfHex(hex: string): Uint8Array {
 
 const TAB = 0x09
 const NEWLINE = 0x0a
+const CARRIAGE_RETURN = 0x0d
 const BACKSLASH = 0x5c
 
 /**
- * Builds TabSeparated rows: each field with tab, newline and backslash
- * escaped, `\N` for NULL. Everything else, NUL and bytes >= 0x80 included,
+ * Builds TabSeparated rows: each field with tab, newline, carriage return
+ * (newer releases refuse a row ending in a raw one) and backslash escaped, `\N` for NULL. Everything else, NUL and bytes >= 0x80 included,
  * goes in as it is. Text fields gather in one string until a bytes field
  * (or take()) turns them into UTF-8, so a row costs a few buffers, not one
  * per field.
@@ -78,9 +79,9 @@ export class TsvRows {
     let start = 0
     for (let i = 0; i < buffer.length; i++) {
       const byte = buffer[i]!
-      if (byte !== TAB && byte !== NEWLINE && byte !== BACKSLASH) continue
+      if (byte !== TAB && byte !== NEWLINE && byte !== CARRIAGE_RETURN && byte !== BACKSLASH) continue
       if (i > start) this.push(buffer.subarray(start, i))
-      this.pending += byte === TAB ? '\\t' : byte === NEWLINE ? '\\n' : '\\\\'
+      this.pending += byte === TAB ? '\\t' : byte === NEWLINE ? '\\n' : byte === CARRIAGE_RETURN ? '\\r' : '\\\\'
       this.flushText()
       start = i + 1
     }
@@ -150,8 +151,8 @@ export class TsvRows {
   }
 }
 
-const TSV_SPECIAL = /[\t\n\\]/
-const TSV_SPECIAL_ALL = /[\t\n\\]/g
+const TSV_SPECIAL = /[\t\n\r\\]/
+const TSV_SPECIAL_ALL = /[\t\n\r\\]/g
 function escapeTsvChar(c: string): string {
-  return c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\\\'
+  return c === '\t' ? '\\t' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\\\'
 }

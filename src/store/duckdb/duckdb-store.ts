@@ -106,6 +106,8 @@ export class DuckDbEventStore implements EventStore {
       const config: Record<string, string> = {}
       if (this.options.threads !== undefined) config['threads'] = String(this.options.threads)
       if (this.options.memoryLimit !== undefined) config['memory_limit'] = this.options.memoryLimit
+      // Reads of the clustered rows rely on scans returning rows in storage order (DuckDB's default, made explicit).
+      config['preserve_insertion_order'] = 'true'
       try {
         this.instance = await DuckDBInstance.create(this.path, config)
       } catch (error) {

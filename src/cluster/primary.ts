@@ -10,7 +10,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { AggregatorRegistry } from 'prom-client'
-import type { ServerLogger } from '../servers/logging-server.js'
+import type { ServerLogger } from '../logger.js'
 
 /** Environment variable telling a worker its stable index (0..N-1), kept across restarts. */
 export const WORKER_INDEX_ENV = 'LOGGING_SYSTEM_WORKER_INDEX'

@@ -14,7 +14,7 @@
  *   reported; damaged, unreadable batches and undecodable requests are
  *   skipped, reported and counted; undecodable requests are kept as rejects.
  */
-import { BatchDecodeError, BatchReadError, InvalidOptionError } from '../errors.js'
+import { BatchDecodeError, BatchReadError, InvalidOptionError, StoreUnavailableError } from '../errors.js'
 import { OUTCOME_NAMES, REQ_DATA_EVENT, REQ_END_EVENT, RequestOutcome, type HttpEvent } from '../formats/batch-v1/http-events.js'
 import type { EventRecord } from '../model/event-record.js'
 import { readBatchBody, type BatchBodyOptions } from '../reader/batch-body.js'
@@ -25,6 +25,8 @@ import { DEFAULT_RANGE_MARGIN_MS, requestInRange } from '../reader/time-range.js
 import { RequestDecoderRegistry } from '../decoders/registry.js'
 import type { EventStore, RejectedRequest } from '../store/event-store.js'
 import type { IngestObserver, BatchResult, TailProblem } from './ingest-observer.js'
+import { clientRequestFromLogged } from '../decoders/client-request.js'
+import type { ClientIngest } from './client-ingest.js'
 import { checkpointPrefix, decodeTailPosition, encodeTailCheckpoint, type TailPosition } from './tail-checkpoint.js'
 import { DEFAULT_MAX_REJECT_BODY_BYTES, rejectedRequest, requestEvents } from './request-events.js'
 
@@ -56,6 +58,8 @@ export interface BatchTailerOptions extends BatchBodyOptions {
   decoders?: RequestDecoderRegistry
   /** Longest body kept with a reject. Default: DEFAULT_MAX_REJECT_BODY_BYTES. */
   maxRejectBodyBytes?: number
+  /** Analytics-client requests (Segment, PostHog, Mixpanel, Grouparoo) with their write keys. Default: none. */
+  clientIngest?: ClientIngest
   observer?: IngestObserver
   /** The clock, ms since 1970. Default: Date.now. */
   now?: () => number
@@ -372,10 +376,17 @@ export class BatchTailer {
           const request = this.feed(state, batch, event, false)
           if (request) {
             requests++
-            this.handle(request, events, rejects)
+            await this.handle(request, events, rejects)
           }
         }
       } catch (err) {
+        if (err instanceof StoreUnavailableError) {
+          // The write keys could not be read: like a failed commit, the batch is tried again at the next look.
+          this.options.observer?.commitFailed?.('tail', err)
+          this.problem({ kind: 'store-failed', key: batch.key, reason: err.message })
+          this.forgetServer(state.serverToken)
+          return false
+        }
         if (!(err instanceof BatchDecodeError)) throw err
         result = 'damaged'
         this.problem({ kind: 'damaged-batch', key: batch.key, offset: err.offset, reason: err.reason, eventsKept })
@@ -453,7 +464,18 @@ export class BatchTailer {
   }
 
   /** A complete request: its events, or a reject when its decoder refuses it. */
-  private handle(request: LoggedRequest, events: EventRecord[], rejects: RejectedRequest[]): void {
+  private async handle(request: LoggedRequest, events: EventRecord[], rejects: RejectedRequest[]): Promise<void> {
+    if (this.options.clientIngest?.reads(request.path)) {
+      // A bad write key is counted and kept as a reject, like an undecodable body.
+      // Throws StoreUnavailableError when the keys cannot be read: tailBatch then retries the batch.
+      const client = await this.options.clientIngest.decode(clientRequestFromLogged(request))
+      if (client.kind === 'events') events.push(...client.events)
+      else {
+        this.skipped(client.code === 'LS_WRITE_KEY' ? 'bad-write-key' : 'undecodable')
+        rejects.push(rejectedRequest(`tail:${request.serverToken}/${request.reqId}`, request, client.code, client.message, this.options.maxRejectBodyBytes ?? DEFAULT_MAX_REJECT_BODY_BYTES))
+      }
+      return
+    }
     const decoded = requestEvents(this.decoders, request)
     if (decoded.kind === 'events') {
       for (const event of decoded.events) events.push(event)

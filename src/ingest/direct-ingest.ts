@@ -68,9 +68,9 @@ export class DirectIngest {
    * Group commit: posts that arrive while a write is under way are written
    * together in the next one (a DuckDB commit costs about as much for 1 event
    * as for 1000). Each post still gets its own counts, and resolves only once
-   * the write holding it has committed.
+   * the write holding it has committed. Public for the other direct routes (client formats, /rpc).
    */
-  private commit(events: EventRecord[]): Promise<WriteResult> {
+  commit(events: EventRecord[]): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.pending.push({ events, resolve, reject })
       this.pump()

@@ -18,6 +18,8 @@ import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { rebindingProblem } from './request-guard.js'
 import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
+import { ingestionRoutes } from './ingestion-routes.js'
+import { ClientIngest } from '../ingest/client-ingest.js'
 import { analyticsEventServerRoutes } from './analytics-routes.js'
 import type { ServerLogger } from './logging-server.js'
 
@@ -27,7 +29,7 @@ export type { EventServerContext, EventServerLimits, EventServerRoutes } from '.
  * The routes every EventServer has, in registration order. A feature adds
  * its routes with one line here (or per server with `options.routes`).
  */
-export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes, analyticsEventServerRoutes]
+export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes, analyticsEventServerRoutes, ingestionRoutes]
 
 export const DEFAULT_EVENT_SERVER_PORT = 8090
 export const DEFAULT_EVENT_SERVER_HOST = '127.0.0.1'
@@ -173,7 +175,7 @@ export class EventServer {
     const observer = loggingObserver(this.#logger, this.metrics, this.#health)
     this.ingest = new DirectIngest({ store: this.store, decoders, observer, maxEvents: limits.maxEvents })
     this.#tailSource = options.tail?.source
-    this.tailer = options.tail ? new BatchTailer({ ...options.tail, store: this.store, decoders, observer, now: options.tail.now ?? now }) : undefined
+    this.tailer = options.tail ? new BatchTailer({ clientIngest: new ClientIngest(this.store), ...options.tail, store: this.store, decoders, observer, now: options.tail.now ?? now }) : undefined
     const context: EventServerContext = { store: this.store, ingest: this.ingest, decoders, limits, metrics: this.metrics, logger: this.#logger, now }
 
     const cors = options.cors ?? {}

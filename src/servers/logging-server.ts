@@ -22,6 +22,7 @@ import type { RetryPolicy } from '../retry-policy.js'
 import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
+import { AnswerProfiles, type AnswerProfile } from './answer-profiles.js'
 import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
 import { silentLogger, type ServerLogger } from '../logger.js'
 import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
@@ -66,6 +67,8 @@ export interface LoggingServerOptions extends CaptureOptions, BatchOptions {
   directory?: string
   /** S3 bucket (and endpoint, region, credentials) for batches. Default: none. */
   s3?: S3Location
+  /** Answers analytics clients accept, by path (docs/answer-profiles.md); false answers `OK` everywhere. Default: BUILT_IN_ANSWER_PROFILES. */
+  answers?: readonly AnswerProfile[] | false
   /** Status of the answer to a logged request (standalone). Default: 200. */
   responseStatus?: number
   /** CORS for standalone answers; false sends no CORS headers. Default: reflect the Origin. */
@@ -135,6 +138,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     maxBacklogBytes: number
     retryAfterSeconds: number
   }
+  private readonly answerProfiles: AnswerProfiles
   private readonly checkSinkAtStart: boolean
   private readonly discards = new Set<Promise<void>>()
   /** ack=s3 requests answered 503 after the last seal (shutdown): retracted in one more batch. */
@@ -153,6 +157,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     if (responseStatus < 200 || responseStatus > 599) throw new InvalidOptionError('responseStatus', `must be an HTTP status, got ${responseStatus}`)
     const pixelPath = options.pixelPath ?? DEFAULT_PIXEL_PATH
     if (pixelPath !== false && !pixelPath.startsWith('/')) throw new InvalidOptionError('pixelPath', `must start with '/', got ${JSON.stringify(pixelPath)}`)
+    this.answerProfiles = new AnswerProfiles(options.answers === false ? [] : options.answers)
     this.settings = {
       responseStatus,
       cors: options.cors ?? {},
@@ -482,6 +487,8 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       this.send(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
       return
     }
+    const profiled = this.answerProfiles.answerFor(req.url)
+    if (profiled) return this.send(res, origin, profiled.status, profiled.headers, profiled.body)
     this.send(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
   }
 

@@ -1,0 +1,192 @@
+// Export round trip: the files a day's export writes, read back by DuckDB's
+// own readers over the Hive partition tree, hold exactly the stored events;
+// re-running a day replaces it; the same through s3rver.
+import t from 'tap'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { exportDay } from '../src/export/export-day.js'
+import { DirectoryTarget, S3Target } from '../src/export/export-target.js'
+import { EXPORT_EXTENSIONS, EXPORT_FORMATS, type ExportFormat } from '../src/export/export-layout.js'
+import type { EventStore } from '../src/store/event-store.js'
+import { openTestStore } from './helpers/duckdb-events.js'
+import { DAY, DAY_START, sampleEvents } from './helpers/export-samples.js'
+import { startS3rver } from './helpers/s3rver.js'
+import { tempDir } from './helpers/temp.js'
+
+interface Row {
+  date: string
+  bucket: string
+  key: string
+  type: string
+  type_is_code: boolean
+  value: string
+  client_time: number
+  server_time: number
+  original_client_time: number | null
+  user_id: string | null
+  anonymous_id: string | null
+  producer: string | null
+  ip: string | null
+  source: string
+}
+
+const NORMALIZED = `strftime(date, '%Y-%m-%d') AS date, bucket::VARCHAR AS bucket, {key} AS key, "type"::VARCHAR AS type, type_is_code::BOOLEAN AS type_is_code,
+  "value"::VARCHAR AS value, client_time::BIGINT AS client_time, server_time::BIGINT AS server_time, original_client_time::BIGINT AS original_client_time,
+  user_id::VARCHAR AS user_id, anonymous_id::VARCHAR AS anonymous_id, producer::VARCHAR AS producer, ip::VARCHAR AS ip, "source"::VARCHAR AS source`
+
+/** Reads an export tree back with DuckDB's readers, as a warehouse would. */
+async function readBack(root: string, format: ExportFormat): Promise<Row[]> {
+  const glob = `'${join(root, 'events', '*', '*', `*.${EXPORT_EXTENSIONS[format]}`)}'`
+  const from = {
+    parquet: `read_parquet(${glob}, hive_partitioning = true)`,
+    ndjson: `read_json(${glob}, format = 'newline_delimited', hive_partitioning = true, columns = {key: 'VARCHAR', type: 'VARCHAR', type_is_code: 'BOOLEAN', value: 'VARCHAR', client_time: 'BIGINT', server_time: 'BIGINT', original_client_time: 'BIGINT', user_id: 'VARCHAR', anonymous_id: 'VARCHAR', producer: 'VARCHAR', ip: 'VARCHAR', source: 'VARCHAR'})`,
+    csv: `read_csv(${glob}, header = true, all_varchar = true, allow_quoted_nulls = false, hive_partitioning = true)`,
+  }[format]
+  const key = format === 'parquet' ? 'hex("key")' : 'hex(from_base64("key"))'
+  const instance = await DuckDBInstance.create(':memory:')
+  const connection = await instance.connect()
+  try {
+    const result = await connection.runAndReadAll(`SELECT ${NORMALIZED.replace('{key}', key)} FROM ${from} ORDER BY bucket, key`)
+    return result.getRowObjectsJS().map((row) => {
+      const out: Record<string, unknown> = {}
+      for (const [name, value] of Object.entries(row)) out[name] = typeof value === 'bigint' ? Number(value) : value
+      return out as unknown as Row
+    })
+  } finally {
+    connection.closeSync()
+    instance.closeSync()
+  }
+}
+
+/** What the store holds for a day, in the same shape. */
+async function storedRows(store: EventStore, day: string): Promise<Row[]> {
+  const start = Date.parse(`${day}T00:00:00Z`)
+  const rows: Row[] = []
+  for (const { bucket } of await store.buckets()) {
+    for await (const e of store.read({ bucket, serverTimeFrom: start, serverTimeTo: start + 86_400_000 })) {
+      rows.push({
+        date: day,
+        bucket,
+        key: Buffer.from(e.key).toString('hex').toUpperCase(),
+        type: String(e.type),
+        type_is_code: typeof e.type === 'number',
+        value: e.value,
+        client_time: e.clientTime,
+        server_time: e.serverTime,
+        original_client_time: e.originalClientTime,
+        user_id: e.userId,
+        anonymous_id: e.anonymousId,
+        producer: e.producer,
+        ip: e.ip,
+        source: e.source,
+      })
+    }
+  }
+  return rows.sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+}
+
+async function filesUnder(root: string): Promise<string[]> {
+  const out: string[] = []
+  const walk = async (dir: string) => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isDirectory()) await walk(join(dir, entry.name))
+      else out.push(relative(root, join(dir, entry.name)))
+    }
+  }
+  await walk(root)
+  return out.sort()
+}
+
+// 30 events on DAY (one a minute), 6 on the next day.
+const events = [...sampleEvents(30), ...sampleEvents(36).slice(30).map((e) => ({ ...e, serverTime: e.serverTime + 86_400_000 }))]
+
+for (const format of EXPORT_FORMATS) {
+  t.test(`${format}: a day exported to a directory reads back as the stored events`, async (t) => {
+    const store = await openTestStore(t)
+    await store.write({ events })
+    const root = tempDir(t)
+    const target = new DirectoryTarget(root)
+    const report = await exportDay({ store, day: DAY, target, format, rowsPerPart: 4 })
+    const expected = await storedRows(store, DAY)
+    t.equal(expected.length, 30, 'the day has 30 events in the store')
+    t.equal(report.rows, 30)
+    t.same(await readBack(root, format), expected, 'DuckDB reads back exactly the stored rows')
+    const ext = EXPORT_EXTENSIONS[format]
+    t.same(
+      await filesUnder(root),
+      [
+        ...[0, 1, 2].map((p) => `events/date=${DAY}/bucket=a%2Fb%3Dc%25/part-000${p}.${ext}`),
+        ...[0, 1, 2].map((p) => `events/date=${DAY}/bucket=shop/part-000${p}.${ext}`),
+        ...[0, 1, 2].map((p) => `events/date=${DAY}/bucket=ünï/part-000${p}.${ext}`),
+      ].sort(),
+      'Hive layout, 10 events per bucket in parts of 4, nothing else left behind',
+    )
+
+    // A late event for the day, and a larger part size: the re-run replaces the day whole.
+    await store.write({ events: [{ ...sampleEvents(1)[0]!, key: Uint8Array.from([0x7f]), serverTime: DAY_START + 5 }] })
+    await writeFile(join(root, 'keep.txt'), 'not ours')
+    const again = await exportDay({ store, day: DAY, target, format, rowsPerPart: 100 })
+    t.equal(again.rows, 31)
+    t.same(await readBack(root, format), await storedRows(store, DAY), 'the re-run holds the late event too')
+    t.same(
+      await filesUnder(root),
+      ['keep.txt', ...['a%2Fb%3Dc%25', 'shop', 'ünï'].map((b) => `events/date=${DAY}/bucket=${b}/part-0000.${ext}`)].sort(),
+      'stale parts are gone, other files untouched',
+    )
+  })
+}
+
+t.test('re-exporting one day leaves other days alone; an empty day leaves no folder', async (t) => {
+  const store = await openTestStore(t)
+  await store.write({ events })
+  const root = tempDir(t)
+  const target = new DirectoryTarget(root)
+  await exportDay({ store, day: DAY, target, format: 'csv' })
+  await exportDay({ store, day: '2026-03-15', target, format: 'csv' })
+  const before = (await readBack(root, 'csv')).length
+  t.equal(before, 36)
+  await exportDay({ store, day: DAY, target, format: 'csv' })
+  t.equal((await readBack(root, 'csv')).length, 36)
+  const empty = await exportDay({ store, day: '2026-03-16', target, format: 'csv' })
+  t.equal(empty.rows, 0)
+  t.notOk((await filesUnder(root)).some((f) => f.includes('2026-03-16')), 'no folder for an empty day')
+})
+
+t.test('a bad day or format is refused before anything is written', async (t) => {
+  const store = await openTestStore(t)
+  const root = tempDir(t)
+  await t.rejects(exportDay({ store, day: '2026-02-30', target: new DirectoryTarget(root) }), { code: 'LS_INVALID_OPTION' })
+  await t.rejects(exportDay({ store, day: DAY, target: new DirectoryTarget(root), format: 'xml' as ExportFormat }), { code: 'LS_INVALID_OPTION' })
+  t.same(await filesUnder(root), [])
+})
+
+t.test('parquet and ndjson through s3rver: downloaded and read back; a re-run deletes stale parts', async (t) => {
+  const s3 = await startS3rver('exports')
+  t.teardown(() => s3.close())
+  const store = await openTestStore(t)
+  await store.write({ events })
+  for (const format of ['parquet', 'ndjson'] as const) {
+    const target = new S3Target({ ...s3.location, prefix: `warehouse/${format}` })
+    t.teardown(() => target.close())
+    await exportDay({ store, day: DAY, target, format, rowsPerPart: 4 })
+    await s3.client.send(
+      // A stray object of an older run in the same day: the re-run must remove it.
+      new (await import('@aws-sdk/client-s3')).PutObjectCommand({ Bucket: 'exports', Key: `warehouse/${format}/events/date=${DAY}/bucket=gone/part-0000.${EXPORT_EXTENSIONS[format]}`, Body: 'x' }),
+    )
+    await exportDay({ store, day: DAY, target, format, rowsPerPart: 5 })
+    const keys = await s3.keys(`warehouse/${format}/`)
+    t.same(
+      keys,
+      ['a%2Fb%3Dc%25', 'shop', 'ünï'].flatMap((b) => [0, 1].map((p) => `warehouse/${format}/events/date=${DAY}/bucket=${b}/part-000${p}.${EXPORT_EXTENSIONS[format]}`)).sort(),
+      'two parts of 5 per bucket; the parts of 4 (part-0002) and the stray bucket are deleted',
+    )
+    const local = tempDir(t)
+    for (const key of keys) {
+      const file = join(local, key.slice(`warehouse/${format}/`.length))
+      await mkdir(dirname(file), { recursive: true })
+      await writeFile(file, await s3.get(key))
+    }
+    t.same(await readBack(local, format), await storedRows(store, DAY), `${format}: the downloaded tree reads back as the stored events`)
+  }
+})

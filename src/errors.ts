@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'LS_SEND_FAILED'
   | 'LS_BATCH_READ'
   | 'LS_REPLAY_SEND'
+  | 'LS_STORE_LOCKED'
+  | 'LS_STORE_UNAVAILABLE'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -186,5 +188,32 @@ export class ReplaySendError extends LoggingSystemError {
     this.request = request
     this.status = details.status
     this.attempts = details.attempts
+  }
+}
+
+/**
+ * The event store's file is in use by another process (DuckDB allows one
+ * writer process per file), or by another open store in this process.
+ * `path` names the file.
+ */
+export class StoreLockedError extends LoggingSystemError {
+  readonly path: string
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_LOCKED', `event store ${path} is locked: ${message}`, options)
+    this.name = 'StoreLockedError'
+    this.path = path
+  }
+}
+
+/**
+ * The event store could not open or commit (disk full, unwritable, database
+ * error): nothing of the write was stored. The EventServer answers 503 with
+ * Retry-After.
+ */
+export class StoreUnavailableError extends LoggingSystemError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
+    this.name = 'StoreUnavailableError'
   }
 }

@@ -1,0 +1,368 @@
+/**
+ * The embedded EventStore: one DuckDB file (default ./events.duckdb) through
+ * @duckdb/node-api. docs/event-store.md has the table, the durability and
+ * locking rules and the measured figures.
+ *
+ * - Writes go through one connection, one at a time (a promise queue): each is
+ *   one transaction (events, checkpoints, rejects) and write() resolves after
+ *   its COMMIT, which DuckDB makes durable by writing and fsyncing the WAL.
+ * - Reads each take a connection of their own (pooled) and stream the result
+ *   chunk by chunk, so a million-event bucket never sits in memory.
+ * - DuckDB locks the file for one process; a second process gets
+ *   StoreLockedError (LS_STORE_LOCKED). A second store on the same file in
+ *   this process is refused the same way (DuckDB's lock is per process).
+ */
+import { resolve } from 'node:path'
+import { DuckDBInstance, blobValue, type DuckDBConnection, type DuckDBValue, type DuckDBBlobValue } from '@duckdb/node-api'
+import { ClosedError, InvalidOptionError, LoggingSystemError, StoreLockedError, StoreUnavailableError } from '../../errors.js'
+import type { EventRecord } from '../../model/event-record.js'
+import type { BucketCount, Checkpoint, EventStore, RangeQuery, RejectedRequest, SqlAccess, WriteBatch, WriteResult } from '../event-store.js'
+import { checkStorableBatch, typeColumns } from '../storable.js'
+import { CREATE_STAGING, CREATE_TABLES, insertStagedSql, READ_COLUMNS, STAGING_TABLE } from './schema.js'
+
+export const DEFAULT_DUCKDB_PATH = './events.duckdb'
+
+export interface DuckDbEventStoreOptions {
+  /** The database file; created when missing (its WAL is `<path>.wal`). Default `./events.duckdb`. */
+  path?: string
+  /** DuckDB worker threads. Default: DuckDB's own (the number of cores). */
+  threads?: number
+  /** DuckDB's memory limit, e.g. `'512MB'`. Default: DuckDB's own (80% of RAM). */
+  memoryLimit?: string
+  /** Idle read connections kept for reuse. Default 4. */
+  readConnections?: number
+}
+
+/** Paths of the stores open in this process: DuckDB's file lock does not stop a second open here. */
+const openPaths = new Set<string>()
+
+export class DuckDbEventStore implements EventStore {
+  readonly kind = 'duckdb' as const
+  readonly path: string
+  readonly sql: SqlAccess
+  private readonly options: DuckDbEventStoreOptions
+  private instance: DuckDBInstance | undefined
+  private writer: DuckDBConnection | undefined
+  private readonly idleReaders: DuckDBConnection[] = []
+  private readonly busyReaders = new Set<DuckDBConnection>()
+  /** The tail of the write queue: each write starts when the one before it settled. */
+  private queue: Promise<unknown> = Promise.resolve()
+  /** The ingested_at of the last commit: the next one is never lower, even if the clock steps back. */
+  private lastIngestedAt = 0
+  private state: 'new' | 'open' | 'closed' = 'new'
+
+  constructor(options: DuckDbEventStoreOptions = {}) {
+    if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
+      throw new InvalidOptionError('path', 'must be a file path')
+    }
+    if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+      throw new InvalidOptionError('threads', 'must be an integer ≥ 1')
+    }
+    if (options.readConnections !== undefined && (!Number.isInteger(options.readConnections) || options.readConnections < 0)) {
+      throw new InvalidOptionError('readConnections', 'must be an integer ≥ 0')
+    }
+    this.options = options
+    this.path = resolve(options.path ?? DEFAULT_DUCKDB_PATH)
+    this.sql = new DuckDbSql(this)
+  }
+
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new InvalidOptionError('open', 'a store opens once; make a new one to reopen')
+    if (openPaths.has(this.path)) throw new StoreLockedError(this.path, 'another store in this process has it open')
+    openPaths.add(this.path)
+    try {
+      const config: Record<string, string> = {}
+      if (this.options.threads !== undefined) config['threads'] = String(this.options.threads)
+      if (this.options.memoryLimit !== undefined) config['memory_limit'] = this.options.memoryLimit
+      try {
+        this.instance = await DuckDBInstance.create(this.path, config)
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        if (/lock/i.test(message)) throw new StoreLockedError(this.path, message.replace(/^IO Error: /, ''), { cause: error })
+        throw new StoreUnavailableError(`cannot open ${this.path}: ${message}`, { cause: error })
+      }
+      this.writer = await this.instance.connect()
+      await this.writer.run(CREATE_TABLES)
+      await this.writer.run(CREATE_STAGING)
+      const reader = await this.writer.runAndReadAll('SELECT coalesce(max(ingested_at), 0)::DOUBLE FROM events')
+      this.lastIngestedAt = reader.getRows()[0]![0] as number
+      this.state = 'open'
+    } catch (error) {
+      this.release()
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.state !== 'open') {
+      this.state = 'closed'
+      return
+    }
+    this.state = 'closed'
+    await this.queue.catch(() => undefined)
+    this.release()
+  }
+
+  private release(): void {
+    for (const connection of [...this.idleReaders, ...this.busyReaders]) connection.closeSync()
+    this.idleReaders.length = 0
+    this.busyReaders.clear()
+    this.writer?.closeSync()
+    this.writer = undefined
+    this.instance?.closeSync()
+    this.instance = undefined
+    openPaths.delete(this.path)
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'closed') throw new ClosedError('event store')
+    if (this.state === 'new') throw new InvalidOptionError('open', 'call open() before using the store')
+  }
+
+  /** Runs `task` on the writer connection after every write queued before it. */
+  enqueue<T>(task: (writer: DuckDBConnection) => Promise<T>): Promise<T> {
+    try {
+      this.assertOpen()
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    const run = this.queue.then(() => task(this.writer!))
+    this.queue = run.catch(() => undefined)
+    return run
+  }
+
+  write(batch: WriteBatch): Promise<WriteResult> {
+    try {
+      checkStorableBatch(batch)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    // The first of each (bucket, key) in the batch; later ones are duplicates.
+    const unique = firstOfEachKey(batch.events)
+    const inBatchDuplicates = batch.events.length - unique.length
+    return this.enqueue(async (writer) => {
+      const ingestedAt = Math.max(Date.now(), this.lastIngestedAt)
+      let stored = 0
+      await writer.run('BEGIN TRANSACTION')
+      try {
+        if (unique.length > 0) {
+          await writer.run(`DELETE FROM ${STAGING_TABLE}`)
+          await appendStaged(writer, unique)
+          stored = (await writer.run(insertStagedSql(ingestedAt))).rowsChanged
+        }
+        for (const checkpoint of batch.checkpoints ?? []) {
+          await writer.run('INSERT OR REPLACE INTO checkpoints (name, position) VALUES ($1, $2)', [checkpoint.name, checkpoint.position])
+        }
+        for (const reject of batch.rejects ?? []) {
+          await writer.run(
+            'INSERT INTO rejects (origin, time, method, path, content_type, reason, message, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+            [reject.origin, BigInt(reject.time), reject.method, reject.path, reject.contentType, reject.reason, reject.message, blobValue(reject.body)],
+          )
+        }
+        await writer.run('COMMIT')
+      } catch (error) {
+        await writer.run('ROLLBACK').catch(() => undefined)
+        throw storeError('write', error)
+      }
+      this.lastIngestedAt = ingestedAt
+      return { stored, duplicates: inBatchDuplicates + (unique.length - stored) }
+    })
+  }
+
+  async *read(query: RangeQuery): AsyncIterable<EventRecord> {
+    this.assertOpen()
+    if (query.limit === 0) return
+    const { sql, params } = rangeSql(query)
+    const connection = await this.takeReader()
+    let done = false
+    try {
+      const result = await connection.stream(sql, params)
+      for (;;) {
+        const chunk = await result.fetchChunk()
+        if (chunk === null || chunk.rowCount === 0) break
+        const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
+        for (let i = 0; i < chunk.rowCount; i++) {
+          yield {
+            bucket: query.bucket,
+            key: (keys![i] as DuckDBBlobValue).bytes,
+            type: isCodes![i] ? Number(types![i]) : (types![i] as string),
+            value: values![i] as string,
+            clientTime: clientTimes![i] as number,
+            serverTime: serverTimes![i] as number,
+            originalClientTime: originalClientTimes![i] as number | null,
+            userId: userIds![i] as string | null,
+            anonymousId: anonymousIds![i] as string | null,
+            producer: producers![i] as string | null,
+            ip: ips![i] as string | null,
+            source: sources![i] as string,
+          }
+        }
+      }
+      done = true
+    } finally {
+      this.returnReader(connection, done)
+    }
+  }
+
+  async buckets(): Promise<BucketCount[]> {
+    const rows = await this.sql.query<{ bucket: string; count: number }>('SELECT bucket, count(*) AS count FROM events GROUP BY bucket ORDER BY bucket')
+    return rows.map((row) => ({ bucket: row.bucket, count: row.count }))
+  }
+
+  async checkpoints(prefix = ''): Promise<Checkpoint[]> {
+    // starts_with, not LIKE: a prefix is literal.
+    return this.sql.query<Checkpoint>(`SELECT name, position FROM checkpoints WHERE starts_with(name, ${this.sql.literal(prefix)}) ORDER BY name`)
+  }
+
+  async rejects(limit?: number): Promise<(RejectedRequest & { id: number })[]> {
+    const limitSql = limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(limit))}`
+    const rows = await this.sql.query<Record<string, unknown>>(
+      `SELECT id, origin, time, method, path, content_type, reason, message, body FROM rejects ORDER BY id DESC${limitSql}`,
+    )
+    return rows.map((row) => ({
+      id: row['id'] as number,
+      origin: row['origin'] as string,
+      time: row['time'] as number,
+      method: row['method'] as string,
+      path: row['path'] as string,
+      contentType: row['content_type'] as string,
+      reason: row['reason'] as string,
+      message: row['message'] as string,
+      body: row['body'] as Uint8Array,
+    }))
+  }
+
+  /** A connection for one read: reads do not wait for writes, and see what was committed when they began. */
+  async takeReader(): Promise<DuckDBConnection> {
+    this.assertOpen()
+    const connection = this.idleReaders.pop() ?? (await this.instance!.connect())
+    this.busyReaders.add(connection)
+    return connection
+  }
+
+  returnReader(connection: DuckDBConnection, reusable = true): void {
+    if (!this.busyReaders.delete(connection)) return
+    if (reusable && this.state === 'open' && this.idleReaders.length < (this.options.readConnections ?? 4)) {
+      this.idleReaders.push(connection)
+    } else {
+      connection.closeSync()
+    }
+  }
+}
+
+function keyId(event: EventRecord): string {
+  return event.bucket + '\u0000' + Buffer.from(event.key.buffer, event.key.byteOffset, event.key.byteLength).toString('latin1')
+}
+
+function firstOfEachKey(events: readonly EventRecord[]): EventRecord[] {
+  if (events.length <= 1) return [...events]
+  const seen = new Set<string>()
+  const unique: EventRecord[] = []
+  for (const event of events) {
+    const id = keyId(event)
+    if (seen.has(id)) continue
+    seen.add(id)
+    unique.push(event)
+  }
+  return unique
+}
+
+async function appendStaged(writer: DuckDBConnection, events: readonly EventRecord[]): Promise<void> {
+  const appender = await writer.createAppender(STAGING_TABLE)
+  try {
+    for (const event of events) {
+      const type = typeColumns(event.type)
+      appender.appendVarchar(event.bucket)
+      appender.appendBlob(event.key)
+      appender.appendVarchar(type.text)
+      appender.appendBoolean(type.isCode)
+      appender.appendVarchar(event.value)
+      appender.appendDouble(event.clientTime)
+      appender.appendDouble(event.serverTime)
+      if (event.originalClientTime === null) appender.appendNull()
+      else appender.appendDouble(event.originalClientTime)
+      appendNullableText(appender, event.userId)
+      appendNullableText(appender, event.anonymousId)
+      appendNullableText(appender, event.producer)
+      appendNullableText(appender, event.ip)
+      appender.appendVarchar(event.source)
+      appender.endRow()
+    }
+    appender.flushSync()
+  } finally {
+    appender.closeSync()
+  }
+}
+
+function appendNullableText(appender: { appendVarchar(value: string): void; appendNull(): void }, value: string | null): void {
+  if (value === null) appender.appendNull()
+  else appender.appendVarchar(value)
+}
+
+/** The SELECT for a range query, with its parameters ($1 ...). */
+export function rangeSql(query: RangeQuery): { sql: string; params: DuckDBValue[] } {
+  const params: DuckDBValue[] = [query.bucket]
+  const where = ['bucket = $1']
+  const param = (value: DuckDBValue) => {
+    params.push(value)
+    return `$${params.length}`
+  }
+  if (query.from !== undefined) where.push(`key >= ${param(blobValue(query.from))}`)
+  if (query.after !== undefined) where.push(`key > ${param(blobValue(query.after))}`)
+  if (query.to !== undefined) where.push(`key < ${param(blobValue(query.to))}`)
+  if (query.serverTimeFrom !== undefined) where.push(`server_time >= ${param(BigInt(query.serverTimeFrom))}`)
+  if (query.serverTimeTo !== undefined) where.push(`server_time < ${param(BigInt(query.serverTimeTo))}`)
+  if (query.clientTimeFrom !== undefined) where.push(`client_time >= ${param(BigInt(query.clientTimeFrom))}`)
+  if (query.clientTimeTo !== undefined) where.push(`client_time < ${param(BigInt(query.clientTimeTo))}`)
+  if (query.types !== undefined && query.types.length > 0) where.push(`type IN (${query.types.map((type) => param(type)).join(', ')})`)
+  const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(query.limit))}`
+  return { sql: `SELECT ${READ_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY key${limit}`, params }
+}
+
+function storeError(what: string, error: unknown): LoggingSystemError {
+  if (error instanceof LoggingSystemError) return error
+  return new StoreUnavailableError(`${what} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+}
+
+/** A JS value from DuckDB: 64-bit integers as numbers (they are ms times and counts). */
+function plainValue(value: unknown): unknown {
+  return typeof value === 'bigint' ? Number(value) : value
+}
+
+class DuckDbSql implements SqlAccess {
+  readonly dialect = 'duckdb' as const
+
+  constructor(private readonly store: DuckDbEventStore) {}
+
+  async query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    const connection = await this.store.takeReader()
+    try {
+      const reader = await connection.runAndReadAll(sql)
+      return reader.getRowObjectsJS().map((row) => {
+        for (const name of Object.keys(row)) row[name] = plainValue(row[name]) as never
+        return row as T
+      })
+    } finally {
+      this.store.returnReader(connection)
+    }
+  }
+
+  /** On the writer connection, after the writes queued before it: DDL and INSERTs are ordered with write(). */
+  exec(sql: string): Promise<void> {
+    return this.store.enqueue(async (writer) => {
+      await writer.run(sql)
+    })
+  }
+
+  literal(value: string | number | null | Uint8Array): string {
+    if (value === null) return 'NULL'
+    if (value instanceof Uint8Array) return `from_hex('${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}')`
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) throw new InvalidOptionError('literal', `${value} has no SQL literal`)
+      return Number.isInteger(value) ? String(value) : `${value}::DOUBLE`
+    }
+    // DuckDB's parser reads the statement as a C string: a NUL goes in as chr(0).
+    const parts = value.split('\u0000').map((part) => `'${part.replace(/'/g, "''")}'`)
+    return parts.length === 1 ? parts[0]! : `(${parts.join(' || chr(0) || ')})`
+  }
+}

@@ -11,6 +11,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   dev: { summary: 'Run the DevServer: the events API in memory, with a live page.', load: () => import('./dev.js') },
   gen: { summary: 'Send random events to a DevServer or LoggingServer.', load: () => import('./gen.js') },
   replay: { summary: 'Read stored batches back and write them as NDJSON or re-send them.', load: () => import('./replay.js') },
+  export: { summary: 'Export a UTC day of the event store to a directory or S3 (Parquet, NDJSON, CSV).', load: () => import('./export.js') },
+  forward: { summary: 'Send stored events to Segment-compatible, Mixpanel or webhook destinations.', load: () => import('./forward.js') },
+  'dead-letters': { summary: 'List, retry or drop the events forwarding gave up on.', load: () => import('./dead-letters.js') },
 }
 
 function topLevelHelp(): string {

@@ -1,0 +1,25 @@
+/**
+ * The store flags of the commands that read the event store (export, forward,
+ * dead-letters): `--db FILE` (DuckDB, the default) or `--clickhouse URL`.
+ * DuckDB locks its file for one process: run these while the EventServer on
+ * that file is stopped, or use the server's own processors instead.
+ */
+import { CliUsageError } from '../errors.js'
+import { DEFAULT_DUCKDB_PATH, DuckDbEventStore } from '../store/duckdb/duckdb-store.js'
+import type { EventStore } from '../store/event-store.js'
+import type { FlagSpec } from './command-line.js'
+
+export const STORE_FLAGS: FlagSpec[] = [
+  { name: 'db', type: 'string', description: `The EventServer's DuckDB file (default ${DEFAULT_DUCKDB_PATH} when --clickhouse is not given; excludes --clickhouse).` },
+  { name: 'clickhouse', type: 'string', description: 'The EventServer\'s ClickHouse, as a URL: http://user:password@127.0.0.1:8123/database (excludes --db).' },
+]
+
+/** Opens the store the flags name. */
+export async function openStoreFromFlags(values: Record<string, unknown>): Promise<EventStore> {
+  if (values['db'] !== undefined && values['clickhouse'] !== undefined) throw new CliUsageError('--db and --clickhouse exclude each other: the events live in one store')
+  // ClickHouse: replaced by the shared backend picker (src/store/open-store.ts) when it lands.
+  if (values['clickhouse'] !== undefined) throw new CliUsageError('--clickhouse is not available in this build yet')
+  const store = new DuckDbEventStore({ path: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
+  await store.open()
+  return store
+}

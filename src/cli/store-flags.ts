@@ -5,8 +5,9 @@
  * that file is stopped, or use the server's own processors instead.
  */
 import { CliUsageError } from '../errors.js'
-import { DEFAULT_DUCKDB_PATH, DuckDbEventStore } from '../store/duckdb/duckdb-store.js'
+import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
 import type { EventStore } from '../store/event-store.js'
+import { openEventStore } from '../store/open-store.js'
 import type { FlagSpec } from './command-line.js'
 
 export const STORE_FLAGS: FlagSpec[] = [
@@ -17,9 +18,8 @@ export const STORE_FLAGS: FlagSpec[] = [
 /** Opens the store the flags name. */
 export async function openStoreFromFlags(values: Record<string, unknown>): Promise<EventStore> {
   if (values['db'] !== undefined && values['clickhouse'] !== undefined) throw new CliUsageError('--db and --clickhouse exclude each other: the events live in one store')
-  // ClickHouse: replaced by the shared backend picker (src/store/open-store.ts) when it lands.
-  if (values['clickhouse'] !== undefined) throw new CliUsageError('--clickhouse is not available in this build yet')
-  const store = new DuckDbEventStore({ path: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
-  await store.open()
-  return store
+  return openEventStore({
+    ...(values['db'] !== undefined ? { db: String(values['db']) } : {}),
+    ...(values['clickhouse'] !== undefined ? { clickhouse: String(values['clickhouse']) } : {}),
+  })
 }

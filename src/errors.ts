@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'LS_REPLAY_SEND'
   | 'LS_STORE_LOCKED'
   | 'LS_STORE_UNAVAILABLE'
+  | 'LS_KEY_INVALID'
+  | 'LS_KEY_DECODE'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -215,5 +217,35 @@ export class StoreUnavailableError extends LoggingSystemError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
     this.name = 'StoreUnavailableError'
+  }
+}
+
+/**
+ * A key that breaks a key rule (formats/keyjson.md): wrong shape, non-integer or
+ * unsafe number, U+0000 or a lone surrogate, too long, or (from text) not JSON.
+ * `rule` is a stable name: key-shape, key-integer, key-string, key-size, key-json.
+ */
+export class InvalidKeyError extends LoggingSystemError {
+  readonly rule: string
+  readonly reason: string
+
+  constructor(rule: string, reason: string) {
+    super('LS_KEY_INVALID', `invalid key: ${reason} (rule ${rule})`)
+    this.name = 'InvalidKeyError'
+    this.rule = rule
+    this.reason = reason
+  }
+}
+
+/** Bytes (or keyjson-base64 text) that are not an encoded key; `offset` is where the damage starts. */
+export class KeyDecodeError extends LoggingSystemError {
+  readonly offset: number
+  readonly reason: string
+
+  constructor(offset: number, reason: string) {
+    super('LS_KEY_DECODE', `bad keyjson key at byte ${offset}: ${reason}`)
+    this.name = 'KeyDecodeError'
+    this.offset = offset
+    this.reason = reason
   }
 }

@@ -57,6 +57,30 @@ export {
 } from './replay/request-sender.js'
 export { requestToNdjson, eventToNdjson } from './replay/ndjson.js'
 
+// Keys: keyjson (formats/keyjson.md)
+export {
+  type KeyScalar,
+  type KeyRule,
+  type KeyViolation,
+  type EncodedKeyRange,
+  MAX_KEY_BYTES,
+  KEYJSON_BASE64_ALPHABET,
+  KEYJSON_BASE64_PAD,
+  checkKey,
+  encodeKey,
+  decodeKey,
+  compareEncodedKeys,
+  keyPrefixRange,
+  keyFromJsonText,
+  encodeKeyFromJsonText,
+  keyPrefixRangeFromJsonText,
+  encodedKeyToJson,
+  keyjsonBase64Encode,
+  keyjsonBase64Decode,
+  encodeKeyBase64,
+  decodeKeyBase64,
+} from './formats/keyjson.js'
+
 // Event formats (JSON, eventbuf-v2)
 export {
   type EventKey,

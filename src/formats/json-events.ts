@@ -5,8 +5,10 @@
  */
 import { EventValidationError } from '../errors.js'
 
-/** A key: a JSON scalar. Numbers are integers (safe ones, see the spec); strings have no U+0000. */
-export type EventKey = null | boolean | number | string
+import type { EventKey } from './keyjson.js'
+
+/** A key: formats/keyjson.md (a scalar, or a list or object of scalars one level deep). */
+export type { EventKey }
 /** A type: an integer 0..65535 or a non-empty string. */
 export type EventType = number | string
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }

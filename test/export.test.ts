@@ -6,6 +6,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { exportDay } from '../src/export/export-day.js'
+import { encodedKeyToJson, encodeKey } from '../src/formats/keyjson.js'
 import { DirectoryTarget, S3Target } from '../src/export/export-target.js'
 import { EXPORT_EXTENSIONS, EXPORT_FORMATS, type ExportFormat } from '../src/export/export-layout.js'
 import type { EventStore } from '../src/store/event-store.js'
@@ -18,6 +19,7 @@ interface Row {
   date: string
   bucket: string
   key: string
+  key_json: string | null
   type: string
   type_is_code: boolean
   value: string
@@ -31,7 +33,7 @@ interface Row {
   source: string
 }
 
-const NORMALIZED = `strftime(date, '%Y-%m-%d') AS date, bucket::VARCHAR AS bucket, {key} AS key, "type"::VARCHAR AS type, type_is_code::BOOLEAN AS type_is_code,
+const NORMALIZED = `strftime(date, '%Y-%m-%d') AS date, bucket::VARCHAR AS bucket, {key} AS key, key_json::VARCHAR AS key_json, "type"::VARCHAR AS type, type_is_code::BOOLEAN AS type_is_code,
   "value"::VARCHAR AS value, client_time::BIGINT AS client_time, server_time::BIGINT AS server_time, original_client_time::BIGINT AS original_client_time,
   user_id::VARCHAR AS user_id, anonymous_id::VARCHAR AS anonymous_id, producer::VARCHAR AS producer, ip::VARCHAR AS ip, "source"::VARCHAR AS source`
 
@@ -40,7 +42,7 @@ async function readBack(root: string, format: ExportFormat): Promise<Row[]> {
   const glob = `'${join(root, 'events', '*', '*', `*.${EXPORT_EXTENSIONS[format]}`)}'`
   const from = {
     parquet: `read_parquet(${glob}, hive_partitioning = true)`,
-    ndjson: `read_json(${glob}, format = 'newline_delimited', hive_partitioning = true, columns = {key: 'VARCHAR', type: 'VARCHAR', type_is_code: 'BOOLEAN', value: 'VARCHAR', client_time: 'BIGINT', server_time: 'BIGINT', original_client_time: 'BIGINT', user_id: 'VARCHAR', anonymous_id: 'VARCHAR', producer: 'VARCHAR', ip: 'VARCHAR', source: 'VARCHAR'})`,
+    ndjson: `read_json(${glob}, format = 'newline_delimited', hive_partitioning = true, columns = {key: 'VARCHAR', key_json: 'VARCHAR', type: 'VARCHAR', type_is_code: 'BOOLEAN', value: 'VARCHAR', client_time: 'BIGINT', server_time: 'BIGINT', original_client_time: 'BIGINT', user_id: 'VARCHAR', anonymous_id: 'VARCHAR', producer: 'VARCHAR', ip: 'VARCHAR', source: 'VARCHAR'})`,
     csv: `read_csv(${glob}, header = true, all_varchar = true, allow_quoted_nulls = false, hive_partitioning = true)`,
   }[format]
   const key = format === 'parquet' ? 'hex("key")' : 'hex(from_base64("key"))'
@@ -69,6 +71,7 @@ async function storedRows(store: EventStore, day: string): Promise<Row[]> {
         date: day,
         bucket,
         key: Buffer.from(e.key).toString('hex').toUpperCase(),
+        key_json: encodedKeyToJson(e.key),
         type: String(e.type),
         type_is_code: typeof e.type === 'number',
         value: e.value,
@@ -124,7 +127,7 @@ for (const format of EXPORT_FORMATS) {
     )
 
     // A late event for the day, and a larger part size: the re-run replaces the day whole.
-    await store.write({ events: [{ ...sampleEvents(1)[0]!, key: Uint8Array.from([0x7f]), serverTime: DAY_START + 5 }] })
+    await store.write({ events: [{ ...sampleEvents(1)[0]!, key: encodeKey('a late one'), serverTime: DAY_START + 5 }] })
     await writeFile(join(root, 'keep.txt'), 'not ours')
     const again = await exportDay({ store, day: DAY, target, format, rowsPerPart: 100 })
     t.equal(again.rows, 31)

@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api'
 import { InvalidOptionError } from '../errors.js'
+import { keyJsonText } from '../model/event-json.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore } from '../store/event-store.js'
 import { checkExportFormat, dayRange, partPath, type ExportFormat } from './export-layout.js'
@@ -46,6 +47,7 @@ export interface ExportReport {
 /** The table each part passes through; its columns are the export schema (docs/export.md). */
 const PART_TABLE = `CREATE TABLE part_rows (
   "key" BLOB NOT NULL,
+  key_json VARCHAR,
   "type" VARCHAR NOT NULL,
   type_is_code BOOLEAN NOT NULL,
   "value" VARCHAR NOT NULL,
@@ -59,7 +61,7 @@ const PART_TABLE = `CREATE TABLE part_rows (
   "source" VARCHAR NOT NULL
 )`
 
-const TEXT_COLUMNS = `base64("key") AS "key", "type", type_is_code, "value", client_time, server_time, original_client_time, user_id, anonymous_id, producer, ip, "source"`
+const TEXT_COLUMNS = `base64("key") AS "key", key_json, "type", type_is_code, "value", client_time, server_time, original_client_time, user_id, anonymous_id, producer, ip, "source"`
 
 const COPY: Readonly<Record<ExportFormat, { select: string; options: string }>> = {
   parquet: { select: '*', options: 'FORMAT PARQUET' },
@@ -119,6 +121,9 @@ export async function exportDay(options: ExportDayOptions): Promise<ExportReport
 
 function appendEvent(appender: DuckDBAppender, event: EventRecord): void {
   appender.appendBlob(event.key)
+  const keyJson = keyJsonText(event.key)
+  if (keyJson === null) appender.appendNull()
+  else appender.appendVarchar(keyJson)
   appender.appendVarchar(String(event.type))
   appender.appendBoolean(typeof event.type === 'number')
   appender.appendVarchar(event.value)

@@ -3,26 +3,31 @@
  * file processor) and one dedup id per event, so every destination that
  * deduplicates gets the same stable id for the same stored event.
  */
+import { encodedKeyToJson, keyjsonBase64Encode } from '../formats/keyjson.js'
 import type { EventRecord } from './event-record.js'
-
-/** The key as text: URL-safe base64 (no padding) of its keyjson bytes. */
-export function keyBase64(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('base64url')
-}
 
 /**
  * The event's id for destinations that deduplicate (Segment `messageId`,
- * webhook `id`): `bucket:` then the key as URL-safe base64. Keys are unique per
- * bucket, so the bucket makes it unique across buckets.
+ * webhook `id`): `bucket:` then the key as keyjson-base64 (formats/keyjson.md).
+ * Keys are unique per bucket, so the bucket makes it unique across buckets.
  */
 export function eventDedupId(event: Pick<EventRecord, 'bucket' | 'key'>): string {
-  return `${event.bucket}:${keyBase64(event.key)}`
+  return `${event.bucket}:${keyjsonBase64Encode(event.key)}`
 }
 
-/** The event as one line of JSON, `value` inlined as the text received (see inlineValue). */
+/** The key as JSON text (`"a"`, `["u",2]`); null when the bytes are not keyjson (a store never holds such a key). */
+export function keyJsonText(key: Uint8Array): string | null {
+  try {
+    return encodedKeyToJson(key)
+  } catch {
+    return null
+  }
+}
+
+/** The event as one line of JSON: `key` as its JSON value, `value` inlined as the text received (see inlineValue). */
 export function eventToJson(event: EventRecord): string {
   return (
-    `{"id":${JSON.stringify(eventDedupId(event))},"bucket":${JSON.stringify(event.bucket)},"key":${JSON.stringify(keyBase64(event.key))},` +
+    `{"id":${JSON.stringify(eventDedupId(event))},"bucket":${JSON.stringify(event.bucket)},"key":${keyJsonText(event.key) ?? JSON.stringify(keyjsonBase64Encode(event.key))},` +
     `"type":${JSON.stringify(event.type)},"value":${inlineValue(event.value)},"clientTime":${event.clientTime},"serverTime":${event.serverTime},` +
     `"originalClientTime":${JSON.stringify(event.originalClientTime)},"userId":${JSON.stringify(event.userId)},` +
     `"anonymousId":${JSON.stringify(event.anonymousId)},"producer":${JSON.stringify(event.producer)},"ip":${JSON.stringify(event.ip)},` +

@@ -2,6 +2,7 @@
 // needs escaping in a path), two days, integer and string types, NULL and
 // empty optional fields, values with newlines and non-ASCII, keys with 0x00
 // and 0xff bytes.
+import { encodeKey } from '../../src/formats/keyjson.js'
 import { eventRecord, type EventRecord } from '../../src/model/event-record.js'
 
 export const DAY = '2026-03-14'
@@ -9,8 +10,8 @@ export const DAY_START = Date.parse(`${DAY}T00:00:00Z`)
 export const NEXT_DAY = '2026-03-15'
 
 export function sampleKey(i: number): Uint8Array {
-  // Distinct, with bytes that text encodings must keep: 0x00, 0xff, 0x80.
-  return Uint8Array.from([0x10, (i >> 8) & 0xff, i & 0xff, 0x00, 0xff, 0x80 | (i % 7)])
+  // keyjson: lists, strings and numbers; bytes 0x00 (separators) and non-ASCII text.
+  return encodeKey(i % 3 === 0 ? ['user', i, true] : i % 3 === 1 ? `order-${i}-ünï,"q"` : [i * 1000, null, 'x\u0001y'])
 }
 
 export function sampleEvents(count: number, options: { start?: number; buckets?: string[]; spacingMs?: number } = {}): EventRecord[] {

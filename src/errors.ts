@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'LS_STORE_UNAVAILABLE'
   | 'LS_KEY_INVALID'
   | 'LS_KEY_DECODE'
+  | 'LS_EXPORT_FAILED'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -247,5 +248,23 @@ export class KeyDecodeError extends LoggingSystemError {
     this.name = 'KeyDecodeError'
     this.offset = offset
     this.reason = reason
+  }
+}
+
+/**
+ * A day's export could not be written or put in place (the target was
+ * unreachable, stale parts could not be deleted, the file writer failed).
+ * What the target held before is still there (directory), or the run can be
+ * repeated to finish the swap (S3); `day` and `target` say which.
+ */
+export class ExportFailedError extends LoggingSystemError {
+  readonly day: string
+  readonly target: string
+
+  constructor(day: string, target: string, message: string, options?: { cause?: unknown }) {
+    super('LS_EXPORT_FAILED', `could not export ${day} to ${target}: ${message}`, options)
+    this.name = 'ExportFailedError'
+    this.day = day
+    this.target = target
   }
 }

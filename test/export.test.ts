@@ -193,3 +193,13 @@ t.test('parquet and ndjson through s3rver: downloaded and read back; a re-run de
     t.same(await readBack(local, format), await storedRows(store, DAY), `${format}: the downloaded tree reads back as the stored events`)
   }
 })
+
+t.test('an unreachable S3 target fails with LS_EXPORT_FAILED naming the day and target', async (t) => {
+  const s3 = await startS3rver('gone')
+  await s3.close()
+  const store = await openTestStore(t)
+  await store.write({ events: sampleEvents(3) })
+  const target = new S3Target({ ...s3.location, prefix: 'p' })
+  t.teardown(() => target.close())
+  await t.rejects(exportDay({ store, day: DAY, target }), { code: 'LS_EXPORT_FAILED', day: DAY, target: 's3://gone/p/', message: /could not export 2026-03-14 to s3:\/\/gone\/p\// })
+})

@@ -3,7 +3,7 @@
  * directory or an S3 bucket, as Parquet, gzipped NDJSON or gzipped CSV.
  * Re-running a day replaces it. Prints the report as one JSON line.
  */
-import { CliUsageError } from '../errors.js'
+import { CliUsageError, ExportFailedError } from '../errors.js'
 import { DEFAULT_ROWS_PER_PART, exportDay } from '../export/export-day.js'
 import { checkExportFormat, dayRange, EXPORT_FORMATS } from '../export/export-layout.js'
 import { DirectoryTarget, S3Target, type ExportTarget } from '../export/export-target.js'
@@ -39,7 +39,14 @@ export const command: CliCommand = {
     const store = await openStoreFromFlags(values)
     try {
       const buckets = list(values['buckets'])
-      const report = await exportDay({ store, day, target, format, rowsPerPart: values['rows-per-part'] as number, ...(buckets ? { buckets } : {}) })
+      let report
+      try {
+        report = await exportDay({ store, day, target, format, rowsPerPart: values['rows-per-part'] as number, ...(buckets ? { buckets } : {}) })
+      } catch (err) {
+        if (!(err instanceof ExportFailedError)) throw err
+        io.stderr.write(`export: ${err.message}\n`)
+        return 1
+      }
       io.stdout.write(JSON.stringify(report) + '\n')
       io.stderr.write(`export: ${day} as ${format} to ${target.description}: ${report.rows} events, ${report.buckets.length} buckets, ${report.files.length} files\n`)
       return 0

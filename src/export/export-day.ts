@@ -8,7 +8,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api'
-import { InvalidOptionError } from '../errors.js'
+import { ExportFailedError, InvalidOptionError } from '../errors.js'
 import { keyJsonText } from '../model/event-json.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore } from '../store/event-store.js'
@@ -78,6 +78,20 @@ export async function exportDay(options: ExportDayOptions): Promise<ExportReport
   const buckets = (await options.store.buckets()).map((b) => b.bucket).filter((bucket) => !wanted || wanted.has(bucket))
   const report: ExportReport = { day: options.day, format, target: options.target.description, rows: 0, buckets: [], files: [] }
 
+  try {
+    await writeDay(options, { format, start, end, rowsPerPart, buckets }, report)
+  } catch (err) {
+    if (err instanceof InvalidOptionError || err instanceof ExportFailedError) throw err
+    throw new ExportFailedError(options.day, options.target.description, (err as Error).message, { cause: err })
+  }
+  return report
+}
+
+async function writeDay(
+  options: ExportDayOptions,
+  { format, start, end, rowsPerPart, buckets }: { format: ExportFormat; start: number; end: number; rowsPerPart: number; buckets: string[] },
+  report: ExportReport,
+): Promise<void> {
   const staging = await options.target.stage(options.day)
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' })
   const connection = await instance.connect()
@@ -116,7 +130,6 @@ export async function exportDay(options: ExportDayOptions): Promise<ExportReport
     instance.closeSync()
     await options.target.discard(staging)
   }
-  return report
 }
 
 function appendEvent(appender: DuckDBAppender, event: EventRecord): void {

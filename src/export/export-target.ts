@@ -16,6 +16,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
+import { ExportFailedError } from '../errors.js'
 import { createS3Client, type S3Location } from '../sinks/s3-sink.js'
 import { dayFolder } from './export-layout.js'
 
@@ -125,7 +126,7 @@ export class S3Target implements ExportTarget {
         new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: stale.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true } }),
       )
       if (result.Errors && result.Errors.length > 0) {
-        throw new Error(`could not delete stale parts: ${result.Errors.map((e) => `${e.Key}: ${e.Message}`).join('; ')}`)
+        throw new ExportFailedError(day, this.description, `could not delete stale parts: ${result.Errors.map((e) => `${e.Key}: ${e.Message}`).join('; ')}`)
       }
     }
   }

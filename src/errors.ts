@@ -17,11 +17,13 @@ export type ErrorCode =
   | 'LS_SEND_FAILED'
   | 'LS_BATCH_READ'
   | 'LS_REPLAY_SEND'
-  | 'LS_STORE_LOCKED'
-  | 'LS_STORE_UNAVAILABLE'
+  | 'LS_CLIENT_REQUEST'
+  | 'LS_WRITE_KEY'
   | 'LS_KEY_INVALID'
   | 'LS_KEY_DECODE'
   | 'LS_EXPORT_FAILED'
+  | 'LS_STORE_LOCKED'
+  | 'LS_STORE_UNAVAILABLE'
 
 export class LoggingSystemError extends Error {
   readonly code: ErrorCode
@@ -195,29 +197,33 @@ export class ReplaySendError extends LoggingSystemError {
 }
 
 /**
- * The event store's file is in use by another process (DuckDB allows one
- * writer process per file), or by another open store in this process.
- * `path` names the file.
+ * A request in an analytics client's wire format (Segment, PostHog, Mixpanel,
+ * Grouparoo) that gives no events: malformed body, missing field, over a size
+ * limit. `statusCode` is the HTTP status it is answered with; nothing of the
+ * request is stored.
  */
-export class StoreLockedError extends LoggingSystemError {
-  readonly path: string
+export class ClientRequestError extends LoggingSystemError {
+  readonly statusCode: number
+  /** The decoder that refused it, e.g. `segment`. */
+  readonly format: string
 
-  constructor(path: string, message: string, options?: { cause?: unknown }) {
-    super('LS_STORE_LOCKED', `event store ${path} is locked: ${message}`, options)
-    this.name = 'StoreLockedError'
-    this.path = path
+  constructor(format: string, statusCode: number, message: string, options?: { cause?: unknown }) {
+    super('LS_CLIENT_REQUEST', message, options)
+    this.name = 'ClientRequestError'
+    this.format = format
+    this.statusCode = statusCode
   }
 }
 
-/**
- * The event store could not open or commit (disk full, unwritable, database
- * error): nothing of the write was stored. The EventServer answers 503 with
- * Retry-After.
- */
-export class StoreUnavailableError extends LoggingSystemError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
-    this.name = 'StoreUnavailableError'
+/** A request without a write key, or with one that is unknown or revoked: answered 401, stored as a reject on the logged path. */
+export class WriteKeyError extends LoggingSystemError {
+  readonly statusCode = 401
+  readonly reason: 'missing' | 'unknown' | 'revoked'
+
+  constructor(reason: 'missing' | 'unknown' | 'revoked', message: string) {
+    super('LS_WRITE_KEY', message)
+    this.name = 'WriteKeyError'
+    this.reason = reason
   }
 }
 
@@ -248,6 +254,33 @@ export class KeyDecodeError extends LoggingSystemError {
     this.name = 'KeyDecodeError'
     this.offset = offset
     this.reason = reason
+  }
+}
+
+/**
+ * The event store's file is in use by another process (DuckDB allows one
+ * writer process per file), or by another open store in this process.
+ * `path` names the file.
+ */
+export class StoreLockedError extends LoggingSystemError {
+  readonly path: string
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_LOCKED', `event store ${path} is locked: ${message}`, options)
+    this.name = 'StoreLockedError'
+    this.path = path
+  }
+}
+
+/**
+ * The event store could not open or commit (disk full, unwritable, database
+ * error): nothing of the write was stored. The EventServer answers 503 with
+ * Retry-After.
+ */
+export class StoreUnavailableError extends LoggingSystemError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
+    this.name = 'StoreUnavailableError'
   }
 }
 

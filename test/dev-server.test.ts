@@ -31,11 +31,12 @@ t.test('JSON: one event, or {events: [...]}, returned sorted by key with serverT
   let response = await post(server, 'b', 'application/json', ev('z'))
   t.equal(response.statusCode, 200)
   t.same(response.json(), { stored: 1, duplicates: 0 })
-  response = await post(server, 'b', 'application/json; charset=utf-8', { events: [ev(10), ev(null), ev(true), ev(-3), ev('a'), ev(false)] })
-  t.same(response.json(), { stored: 6, duplicates: 0 })
+  response = await post(server, 'b', 'application/json; charset=utf-8', { events: [ev(10), ev(null), ev(true), ev(-3), ev(['a', 2]), ev({ k: 1 }), ev(['a']), ev('a'), ev(false)] })
+  t.same(response.json(), { stored: 9, duplicates: 0 })
   t.match(response.headers['content-type'], /application\/json/)
   const events = await eventsOf(server, 'b')
-  t.same(events.map((e) => (e as LogEvent).key), [null, false, true, -3, 10, 'a', 'z'], 'total order over keys')
+  // keyjson order (formats/keyjson.md): null < false < true < strings < lists < objects < integers.
+  t.same(events.map((e) => (e as LogEvent).key), [null, false, true, 'a', 'z', ['a'], ['a', 2], { k: 1 }, -3, 10], 'total order over keys')
   t.same(events[0], { ...ev(null), serverTime: NOW }, 'key, type, value, clientTime and serverTime')
 })
 
@@ -45,7 +46,7 @@ t.test('eventbuf-v2 posts store the same events', async (t) => {
   const response = await post(server, 'b', 'Application/EventBuf-V2', encodeEventbufV2Events(events))
   t.equal(response.statusCode, 200)
   t.same(response.json(), { stored: 2, duplicates: 0 })
-  t.same(await eventsOf(server, 'b'), events.map((e) => ({ ...e, serverTime: NOW })))
+  t.same(await eventsOf(server, 'b'), [events[1]!, events[0]!].map((e) => ({ ...e, serverTime: NOW })), 'in key order: strings before integers')
 })
 
 t.test('idempotent: the first write of a key stands; buckets are separate', async (t) => {

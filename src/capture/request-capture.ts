@@ -12,14 +12,16 @@ import { clientAddress, IP_MODES, type IpMode, type TrustProxy } from './client-
 import { readRequestHead, type RequestHead } from './request-head.js'
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-export const DEFAULT_RECORDED_HEADERS: readonly string[] = ['user-agent', 'referer', 'origin']
+// authorization and content-encoding: the client decoders read the write key (RudderStack sends it only
+// as Basic auth) and gzip from them when the EventServer tails the batches (docs/clients.md).
+export const DEFAULT_RECORDED_HEADERS: readonly string[] = ['user-agent', 'referer', 'origin', 'authorization', 'content-encoding']
 
 export interface CaptureOptions {
   /** Which X-Forwarded-For entry to believe for the remote IP. Default: false (the socket's address). */
   trustProxy?: TrustProxy
   /** Keep, truncate or drop remote IPs. Default: 'full'. */
   ipMode?: IpMode
-  /** Request headers logged with REQ_END (lower-case names). Default: user-agent, referer, origin. */
+  /** Request headers logged with REQ_END (lower-case names). Default: user-agent, referer, origin, authorization, content-encoding. */
   headers?: readonly string[]
   /** Body bytes logged per request; standalone answers 413 past it, embedded logs the first part. Default: 1 MiB. */
   maxBodyBytes?: number

@@ -43,6 +43,7 @@ export function formatGenSummary(summary: GenSummary): string {
 }
 
 async function run(args: ParsedCommandLine, io: CliIo): Promise<number> {
+  if (args.values.ws !== undefined) return (await import('./gen-ws.js')).runOverWebSocket(args, io)
   const uri = args.values.uri
   if (typeof uri !== 'string' || uri === '') throw new CliUsageError('--uri is required, e.g. --uri http://127.0.0.1:7007')
   const bucket = String(args.values.bucket)
@@ -117,6 +118,8 @@ export const command: CliCommand = {
     { name: 'batch', type: 'integer', default: 1, description: 'Events per request.' },
     { name: 'retries', type: 'integer', default: 2, description: 'Retries of a request after a network error or 5xx.' },
     { name: 'seed', type: 'integer', description: 'Seed of the random generator, for repeatable runs (default: random).' },
+    { name: 'ws', type: 'string', description: 'Send over the EventServer\'s WebSocket JSON-RPC instead, e.g. ws://127.0.0.1:8090/rpc (docs/rpc.md; --uri and --format are not used).' },
+    { name: 'write-key', type: 'string', description: 'With --ws: the write key (logging-system keys create); its bucket is where the events go.' },
   ],
   run,
 }

@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   serve: { summary: 'Run the logging daemon: every request, unparsed, into gzipped batches.', load: () => import('./serve.js') },
   dev: { summary: 'Run the DevServer: the events API in memory, with a live page.', load: () => import('./dev.js') },
   gen: { summary: 'Send random events to a DevServer or LoggingServer.', load: () => import('./gen.js') },
+  keys: { summary: 'Create, list and revoke write keys of the event store.', load: () => import('./keys.js') },
   events: { summary: 'Run the EventServer: the events API on a durable store, fed by direct posts and tailed batches.', load: () => import('./events.js') },
   replay: { summary: 'Read stored batches back and write them as NDJSON or re-send them.', load: () => import('./replay.js') },
   export: { summary: 'Export a UTC day of the event store to a directory or S3 (Parquet, NDJSON, CSV).', load: () => import('./export.js') },

@@ -77,9 +77,27 @@ function readLengthPrefix(buffer: Uint8Array, at: number, maxEventBytes: number)
   return { kind: 'ok', bytes: 1 + width, length }
 }
 
-const fieldDecoder = new Decoder()
-const rawStringDecoder = new Decoder({ rawStrings: true })
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Map keys (object member names in a key) are strict UTF-8 strings; the library's default decoder is lenient. */
+const strictKeyDecoder = {
+  canBeCached: (): boolean => true,
+  decode(bytes: Uint8Array, offset: number, length: number): string {
+    try {
+      return strictUtf8.decode(bytes.subarray(offset, offset + length))
+    } catch {
+      throw new Error('a map key is not valid UTF-8')
+    }
+  },
+}
+function stringMapKey(key: unknown): string {
+  if (typeof key !== 'string') throw new Error(`a map key is ${typeof key}; object keys have string member names`)
+  return key
+}
+const decoderOptions = { keyDecoder: strictKeyDecoder, mapKeyConverter: stringMapKey }
+const fieldDecoder = new Decoder(decoderOptions)
+/** The same fields with str contents left as bytes, to check them as strict UTF-8 (the default decoder replaces bad bytes). */
+const rawStringDecoder = new Decoder({ ...decoderOptions, rawStrings: true })
 
 function describe(value: unknown): string {
   if (value === null) return 'nil'
@@ -89,21 +107,35 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'a map or extension' : `a ${typeof value}`
 }
 
-/** Decodes the msgpack value held in a key or type bin: exactly one msgpack value, strings strict UTF-8. */
+/** Checks that a decoded str was valid UTF-8 (`raw` is the same field decoded with rawStrings). */
+function checkStrictString(value: unknown, raw: unknown, field: string): void {
+  if (value instanceof Uint8Array) throw new Error(`${field} holds a byte string (bin); keys and types hold str`)
+  if (typeof value !== 'string') return
+  try {
+    strictUtf8.decode(raw as Uint8Array)
+  } catch {
+    throw new Error(`${field} string is not valid UTF-8`)
+  }
+}
+
+/**
+ * Decodes the msgpack value held in a key or type bin: exactly one msgpack value,
+ * strings strict UTF-8, including those inside an array or map (keys may be one
+ * level deep; deeper ones are refused by the key rules).
+ */
 function decodeInner(bytes: Uint8Array, field: 'key' | 'type'): unknown {
   let value: unknown
+  let raw: unknown
   try {
     value = fieldDecoder.decode(bytes)
+    raw = rawStringDecoder.decode(bytes)
   } catch (err) {
     throw new Error(`${field} bytes are not exactly one msgpack value (${(err as Error).message})`)
   }
-  if (typeof value === 'string') {
-    // The default decoder replaces invalid UTF-8; decode the raw bytes again to reject it.
-    try {
-      strictUtf8.decode(rawStringDecoder.decode(bytes) as Uint8Array)
-    } catch {
-      throw new Error(`${field} string is not valid UTF-8`)
-    }
+  checkStrictString(value, raw, field)
+  if (Array.isArray(value)) value.forEach((element, i) => checkStrictString(element, (raw as unknown[])[i], `${field} element ${i}`))
+  else if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    for (const [name, member] of Object.entries(value)) checkStrictString(member, (raw as Record<string, unknown>)[name], `${field} member ${JSON.stringify(name)}`)
   }
   return value
 }
@@ -136,7 +168,7 @@ function decodeBody(body: Uint8Array): LogEvent {
   if (!(valueBytes instanceof Uint8Array)) throw new Error(`value field is ${describe(valueBytes)}, expected a bin holding JSON`)
 
   const key = decodeInner(keyBytes, 'key')
-  const keyProblem = typeof key === 'object' && key !== null ? { reason: `key is ${describe(key)}; keys are nil, booleans, integers or strings` } : checkKey(key)
+  const keyProblem = checkKey(key)
   if (keyProblem) throw new Error(keyProblem.reason)
   const type = decodeInner(typeBytes, 'type')
   const typeProblem = checkType(type)

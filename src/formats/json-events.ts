@@ -4,8 +4,7 @@
  * formats/json-events.md; `rule` strings never change meaning.
  */
 import { EventValidationError } from '../errors.js'
-
-import type { EventKey } from './keyjson.js'
+import { checkKey as checkKeyRules, compareEncodedKeys, encodeKey, hasLoneSurrogate, type EventKey } from './keyjson.js'
 
 /** A key: formats/keyjson.md (a scalar, or a list or object of scalars one level deep). */
 export type { EventKey }
@@ -36,9 +35,10 @@ export const MAX_EVENT_TYPE_CODE = 0xffff
 export type EventRule =
   | 'event-object'
   | 'event-fields'
-  | 'key-scalar'
+  | 'key-shape'
   | 'key-integer'
   | 'key-string'
+  | 'key-size'
   | 'type-value'
   | 'value-object'
   | 'client-time'
@@ -55,33 +55,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null
 }
 
-// With the u flag a surrogate pair is one code point, so this matches lone surrogates only.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u
+export { hasLoneSurrogate }
 
-/** True when `text` is not well-formed Unicode (it could not be written as UTF-8). */
-export function hasLoneSurrogate(text: string): boolean {
-  return LONE_SURROGATE.test(text)
-}
-
-/** Checks a key; returns the broken rule or undefined. */
+/** Checks a key (formats/keyjson.md, including its encoded size); returns the broken rule or undefined. */
 export function checkKey(key: unknown): RuleViolation | undefined {
-  switch (typeof key) {
-    case 'boolean':
-      return undefined
-    case 'number':
-      if (!Number.isInteger(key)) return { rule: 'key-integer', reason: `key ${String(key)} is not an integer` }
-      if (!Number.isSafeInteger(key)) return { rule: 'key-integer', reason: `key ${String(key)} is outside ±(2^53 - 1)` }
-      return undefined
-    case 'string':
-      if (key.includes('\u0000')) return { rule: 'key-string', reason: 'key contains \\u0000' }
-      if (hasLoneSurrogate(key)) return { rule: 'key-string', reason: 'key contains a lone surrogate (not valid Unicode)' }
-      return undefined
-    case 'object':
-      if (key === null) return undefined
-      return { rule: 'key-scalar', reason: `key is ${Array.isArray(key) ? 'an array' : 'an object'}; keys are null, booleans, integers or strings` }
-    default:
-      return { rule: 'key-scalar', reason: `key is ${key === undefined ? 'missing' : `a ${typeof key}`}; keys are null, booleans, integers or strings` }
-  }
+  return checkKeyRules(key)
 }
 
 /** Checks a type; returns the broken rule or undefined. */
@@ -156,53 +134,17 @@ export function encodeJsonEvents(events: readonly LogEvent[]): string {
   return JSON.stringify({ events })
 }
 
-// ---- Total order over keys -------------------------------------------------
-
-const RANK_NULL = 0
-const RANK_FALSE = 1
-const RANK_TRUE = 2
-const RANK_INTEGER = 3
-const RANK_STRING = 4
-
-function rankOf(key: EventKey): number {
-  if (key === null) return RANK_NULL
-  if (key === false) return RANK_FALSE
-  if (key === true) return RANK_TRUE
-  return typeof key === 'number' ? RANK_INTEGER : RANK_STRING
-}
-
-/** Compares strings by Unicode code point, which is also the order of their UTF-8 bytes. */
-export function compareCodePoints(a: string, b: string): number {
-  const length = Math.min(a.length, b.length)
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i)
-    const y = b.charCodeAt(i)
-    if (x === y) continue
-    // Code units differ. Surrogates (0xd800..0xdfff) stand for code points above 0xffff, so they
-    // sort after every other code unit; otherwise code unit order is code point order.
-    const xs = x >= 0xd800 && x <= 0xdfff
-    const ys = y >= 0xd800 && y <= 0xdfff
-    if (xs !== ys) return xs ? 1 : -1
-    return x < y ? -1 : 1
-  }
-  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1
-}
+// ---- Key order ------------------------------------------------------------
 
 /**
- * The total order over keys: null < false < true < integers (by value) < strings
- * (by code point). -0 equals 0. Returns a negative number, 0 or a positive number.
+ * The total order over keys: the byte order of their keyjson encodings
+ * (formats/keyjson.md, "Order"). Returns a negative number, 0 or a positive number.
  */
 export function compareKeys(a: EventKey, b: EventKey): number {
-  const ra = rankOf(a)
-  const rb = rankOf(b)
-  if (ra !== rb) return ra - rb
-  if (ra === RANK_INTEGER) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0
-  if (ra === RANK_STRING) return compareCodePoints(a as string, b as string)
-  return 0
+  return compareEncodedKeys(encodeKey(a), encodeKey(b))
 }
 
-/** A string that is equal for two keys exactly when compareKeys says they are equal. */
+/** A string that is equal for two keys exactly when they are the same key (their keyjson bytes, as latin1). */
 export function keyIdentity(key: EventKey): string {
-  // JSON.stringify maps -0 to "0" and writes safe integers as plain digits, so it is canonical here.
-  return JSON.stringify(key)
+  return Buffer.from(encodeKey(key)).toString('latin1')
 }

@@ -87,8 +87,8 @@ function checkKeyText(text: string, where: string): KeyViolation | undefined {
   return undefined
 }
 
-/** Checks a key's shape and elements; returns the first broken rule or undefined. (Size is checked by encodeKey.) */
-export function checkKey(key: unknown): KeyViolation | undefined {
+/** Checks a key's shape and elements (not its size); returns the first broken rule or undefined. */
+function checkKeyShape(key: unknown): KeyViolation | undefined {
   if (Array.isArray(key)) {
     for (let i = 0; i < key.length; i++) {
       const violation = checkScalar(key[i], `key element ${i}`)
@@ -106,6 +106,15 @@ export function checkKey(key: unknown): KeyViolation | undefined {
   }
   if (key === undefined) return { rule: 'key-shape', reason: 'key is missing' }
   return checkScalar(key, 'key')
+}
+
+/** Checks a key's rules, its encoded size included; returns the first broken rule or undefined. */
+export function checkKey(key: unknown): KeyViolation | undefined {
+  const violation = checkKeyShape(key)
+  if (violation) return violation
+  const length = encodeUnchecked(key as EventKey).length
+  if (length > MAX_KEY_BYTES) return { rule: 'key-size', reason: `key is ${length} bytes encoded; the limit is ${MAX_KEY_BYTES}` }
+  return undefined
 }
 
 // ---- Encoding ---------------------------------------------------------------
@@ -174,21 +183,22 @@ export function compareEncodedKeys(a: Uint8Array, b: Uint8Array): number {
  * rule, including the size limit.
  */
 export function encodeKey(key: EventKey): Uint8Array {
-  const violation = checkKey(key)
+  const violation = checkKeyShape(key)
   if (violation) throw new InvalidKeyError(violation.rule, violation.reason)
-  let out: Uint8Array
-  if (Array.isArray(key)) {
-    out = joined(PREFIX_LIST, key.map(encodeScalar))
-  } else if (typeof key === 'object' && key !== null) {
+  const out = encodeUnchecked(key)
+  if (out.length > MAX_KEY_BYTES) throw new InvalidKeyError('key-size', `key is ${out.length} bytes encoded; the limit is ${MAX_KEY_BYTES}`)
+  return out
+}
+
+function encodeUnchecked(key: EventKey): Uint8Array {
+  if (Array.isArray(key)) return joined(PREFIX_LIST, key.map(encodeScalar))
+  if (typeof key === 'object' && key !== null) {
     // Entries sorted by their encoded name; names are unique, so no ties.
     const entries = Object.entries(key).map(([name, value]) => [encodeScalar(name), encodeScalar(value)] as const)
     entries.sort((x, y) => compareEncodedKeys(x[0], y[0]))
-    out = joined(PREFIX_OBJECT, entries.flat())
-  } else {
-    out = encodeScalar(key)
+    return joined(PREFIX_OBJECT, entries.flat())
   }
-  if (out.length > MAX_KEY_BYTES) throw new InvalidKeyError('key-size', `key is ${out.length} bytes encoded; the limit is ${MAX_KEY_BYTES}`)
-  return out
+  return encodeScalar(key)
 }
 
 // ---- Decoding ---------------------------------------------------------------

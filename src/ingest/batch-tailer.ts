@@ -25,6 +25,8 @@ import { DEFAULT_RANGE_MARGIN_MS, requestInRange } from '../reader/time-range.js
 import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
 import type { EventStore, RejectedRequest } from '../store/event-store.js'
 import type { IngestObserver, BatchResult, TailProblem } from './ingest-observer.js'
+import { clientRequestFromLogged } from '../decoders/client-request.js'
+import type { ClientIngest } from './client-ingest.js'
 import { checkpointPrefix, decodeTailPosition, encodeTailCheckpoint, type TailPosition } from './tail-checkpoint.js'
 import { DEFAULT_MAX_REJECT_BODY_BYTES, rejectedRequest, requestEvents } from './request-events.js'
 
@@ -56,6 +58,8 @@ export interface BatchTailerOptions extends BatchBodyOptions {
   decoders?: RequestDecoderRegistry
   /** Longest body kept with a reject. Default: DEFAULT_MAX_REJECT_BODY_BYTES. */
   maxRejectBodyBytes?: number
+  /** Analytics-client requests (Segment, PostHog, Mixpanel, Grouparoo) with their write keys. Default: none. */
+  clientIngest?: ClientIngest
   observer?: IngestObserver
   /** The clock, ms since 1970. Default: Date.now. */
   now?: () => number
@@ -361,7 +365,7 @@ export class BatchTailer {
           const request = this.feed(state, batch, event, false)
           if (request) {
             requests++
-            this.handle(request, events, rejects)
+            await this.handle(request, events, rejects)
           }
         }
       } catch (err) {
@@ -440,7 +444,17 @@ export class BatchTailer {
   }
 
   /** A complete request: its events, or a reject when its decoder refuses it. */
-  private handle(request: LoggedRequest, events: EventRecord[], rejects: RejectedRequest[]): void {
+  private async handle(request: LoggedRequest, events: EventRecord[], rejects: RejectedRequest[]): Promise<void> {
+    if (this.options.clientIngest?.reads(request.path)) {
+      // A bad write key is counted and kept as a reject, like an undecodable body.
+      const client = await this.options.clientIngest.decode(clientRequestFromLogged(request))
+      if (client.kind === 'events') events.push(...client.events)
+      else {
+        this.skipped(client.code === 'LS_WRITE_KEY' ? 'bad-write-key' : 'undecodable')
+        rejects.push(rejectedRequest(`tail:${request.serverToken}/${request.reqId}`, request, client.code, client.message, this.options.maxRejectBodyBytes ?? DEFAULT_MAX_REJECT_BODY_BYTES))
+      }
+      return
+    }
     const decoded = requestEvents(this.decoders, request)
     if (decoded.kind === 'events') {
       for (const event of decoded.events) events.push(event)

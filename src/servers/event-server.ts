@@ -17,6 +17,8 @@ import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
+import { ingestionRoutes } from './ingestion-routes.js'
+import { ClientIngest } from '../ingest/client-ingest.js'
 import type { ServerLogger } from './logging-server.js'
 
 export type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
@@ -25,7 +27,7 @@ export type { EventServerContext, EventServerLimits, EventServerRoutes } from '.
  * The routes every EventServer has, in registration order. A feature adds
  * its routes with one line here (or per server with `options.routes`).
  */
-export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes]
+export const EVENT_SERVER_ROUTES: readonly EventServerRoutes[] = [eventsApiRoutes, ingestionRoutes]
 
 export const DEFAULT_EVENT_SERVER_PORT = 8090
 export const DEFAULT_EVENT_SERVER_HOST = '127.0.0.1'
@@ -172,7 +174,7 @@ export class EventServer {
     const observer = loggingObserver(this.#logger, this.metrics, this.#health)
     this.ingest = new DirectIngest({ store: this.store, decoders, observer, maxEvents: limits.maxEvents })
     this.#tailSource = options.tail?.source
-    this.tailer = options.tail ? new BatchTailer({ ...options.tail, store: this.store, decoders, observer, now: options.tail.now ?? now }) : undefined
+    this.tailer = options.tail ? new BatchTailer({ clientIngest: new ClientIngest(this.store), ...options.tail, store: this.store, decoders, observer, now: options.tail.now ?? now }) : undefined
     const context: EventServerContext = { store: this.store, ingest: this.ingest, decoders, limits, metrics: this.metrics, logger: this.#logger, now }
 
     const cors = options.cors ?? {}

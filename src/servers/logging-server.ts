@@ -24,6 +24,7 @@ import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
 import type { Sink } from '../sinks/sink.js'
 import { parseObjectKey } from '../formats/batch-v1/object-key.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
+import { AnswerProfiles, type AnswerProfile } from './answer-profiles.js'
 import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
@@ -83,6 +84,8 @@ export interface LoggingServerOptions extends CaptureOptions {
   gzipLevel?: number
   /** Standalone: request bodies are not read while more raw bytes than this wait for zlib. Default: 8 MiB. */
   compressionBacklogBytes?: number
+  /** Answers analytics clients accept, by path (docs/answer-profiles.md); false answers `OK` everywhere. Default: BUILT_IN_ANSWER_PROFILES. */
+  answers?: readonly AnswerProfile[] | false
   /** Status of the answer to a logged request (standalone). Default: 200. */
   responseStatus?: number
   /** CORS for standalone answers; false sends no CORS headers. Default: reflect the Origin. */
@@ -156,6 +159,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     maxBacklogBytes: number
     retryAfterSeconds: number
   }
+  private readonly answerProfiles: AnswerProfiles
   private server: Server | undefined
   private closing: Promise<void> | undefined
   /** Set when close() seals the last batch: nothing may be logged after it. */
@@ -167,6 +171,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
     if (responseStatus < 200 || responseStatus > 599) throw new InvalidOptionError('responseStatus', `must be an HTTP status, got ${responseStatus}`)
     const pixelPath = options.pixelPath ?? DEFAULT_PIXEL_PATH
     if (pixelPath !== false && !pixelPath.startsWith('/')) throw new InvalidOptionError('pixelPath', `must start with '/', got ${JSON.stringify(pixelPath)}`)
+    this.answerProfiles = new AnswerProfiles(options.answers === false ? [] : options.answers)
     this.settings = {
       responseStatus,
       cors: options.cors ?? {},
@@ -513,6 +518,8 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       this.send(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
       return
     }
+    const profiled = this.answerProfiles.answerFor(req.url)
+    if (profiled) return this.send(res, origin, profiled.status, profiled.headers, profiled.body)
     this.send(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
   }
 

@@ -34,6 +34,10 @@ const valid = [
     { key: -42, type: 1, value: { i: 1 }, clientTime: 4294967296 },
     { key: 'ключ 🔑', type: 'émoji ✓', value: { text: 'naïve — "quoted" \\ back' }, clientTime: 9007199254740991 },
   ] },
+  { name: 'list-and-map-keys', description: 'keys one level deep: an array and a map (formats/keyjson.md)', events: [
+    { key: ['user-17', 5, null, true], type: 'visit', value: {}, clientTime: T },
+    { key: { b: 1, a: 'x' }, type: 'visit', value: {}, clientTime: T },
+  ] },
   { name: 'large-value', description: 'a 70000-byte value (bin 32 wrapper, uint 32 length prefix)', events: [{ key: 7, type: 'blob', value: { data: 'x'.repeat(70000) }, clientTime: T }] },
 ].map((v) => ({ ...v, canonical: true, bytes: Buffer.from(encodeEventbufV2Events(v.events)) }))
 
@@ -62,8 +66,13 @@ const invalid = [
   { name: 'key-trailing-bytes', bytes: seal(fields({ key: encode(Buffer.from([0xc0, 0xc0])) })), offset: 0, index: 0, reason: 'not exactly one msgpack value' },
   { name: 'key-float', bytes: seal(fields({ key: encode(float64(1.5)) })), offset: 0, index: 0, reason: 'not an integer' },
   { name: 'key-unsafe-integer', bytes: seal(fields({ key: encode(Buffer.from([0xcf, 0, 0x20, 0, 0, 0, 0, 0, 0])) })), offset: 0, index: 0, reason: 'outside' },
-  { name: 'key-array', bytes: seal(fields({ key: encode(encode([1])) })), offset: 0, index: 0, reason: 'key is an array' },
-  { name: 'key-map', bytes: seal(fields({ key: encode(encode({ a: 1 })) })), offset: 0, index: 0, reason: 'key is a map' },
+  { name: 'key-nested-array', description: 'an array in an array: keys are one level deep', bytes: seal(fields({ key: encode(encode(['a', [1]])) })), offset: 0, index: 0, reason: 'key element 1 is a list' },
+  { name: 'key-map-in-array', bytes: seal(fields({ key: encode(encode([{ a: 1 }])) })), offset: 0, index: 0, reason: 'key element 0 is an object' },
+  { name: 'key-map-of-map', bytes: seal(fields({ key: encode(encode({ a: { b: 1 } })) })), offset: 0, index: 0, reason: 'key member "a" is an object' },
+  { name: 'key-map-integer-name', description: 'map with an integer key: object member names are strings', bytes: seal(fields({ key: encode(Buffer.from([0x81, 0x01, 0x01])) })), offset: 0, index: 0, reason: 'object keys have string member names' },
+  { name: 'key-map-name-invalid-utf8', bytes: seal(fields({ key: encode(Buffer.from([0x81, 0xa2, 0xc3, 0x28, 0x01])) })), offset: 0, index: 0, reason: 'map key is not valid UTF-8' },
+  { name: 'key-array-invalid-utf8', bytes: seal(fields({ key: encode(Buffer.from([0x91, 0xa2, 0xc3, 0x28])) })), offset: 0, index: 0, reason: 'key element 0 string is not valid UTF-8' },
+  { name: 'key-array-bin-element', bytes: seal(fields({ key: encode(Buffer.from([0x91, 0xc4, 0x01, 0x61])) })), offset: 0, index: 0, reason: 'key element 0 holds a byte string' },
   { name: 'key-nul', bytes: seal(fields({ key: encode(encode('a\u0000b')) })), offset: 0, index: 0, reason: '\\u0000' },
   { name: 'key-invalid-utf8', bytes: seal(fields({ key: encode(Buffer.from([0xa2, 0xc3, 0x28])) })), offset: 0, index: 0, reason: 'not valid UTF-8' },
   { name: 'type-out-of-range', bytes: seal(fields({ type: encode(encode(65536)) })), offset: 0, index: 0, reason: '0..65535' },

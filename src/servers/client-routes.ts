@@ -1,0 +1,70 @@
+/**
+ * The EventServer routes analytics clients talk to directly: every path of
+ * the Segment, PostHog, Mixpanel and Grouparoo formats. A request is decoded,
+ * its write key checked, its events committed, and only then answered in the
+ * format's own words (2xx = durably stored). Retries are free: events keep
+ * the client's id as their key, and a key already stored is a duplicate.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { CLIENT_FORMATS, clientFormatPaths } from '../decoders/client-formats.js'
+import type { ClientAnswer, ClientRequest } from '../decoders/client-request.js'
+import { randomToken } from '../formats/batch-v1/tokens.js'
+import { ClientIngest } from '../ingest/client-ingest.js'
+import type { EventServerContext } from './event-server-routes.js'
+import type { FastifyInstance } from 'fastify'
+
+function headerText(value: string | string[] | undefined): string {
+  return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value
+}
+
+/** Names the requests this process receives directly, as serverToken/reqId name logged ones. */
+export class DirectRequestNames {
+  readonly serverToken = `direct-${randomToken()}`
+  private lastReqId = 0
+  next(): number {
+    return ++this.lastReqId
+  }
+}
+
+function send(reply: FastifyReply, answer: ClientAnswer): FastifyReply {
+  return reply.code(answer.status).header('content-type', answer.contentType).send(answer.body)
+}
+
+/** Registers the client-format routes on an EventServer scope. */
+export async function registerClientRoutes(app: FastifyInstance, context: EventServerContext, ingest: ClientIngest, names: DirectRequestNames): Promise<void> {
+  const { store, limits, now } = context
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.bodyLimit }, (_request, body, done) => done(null, body))
+  const methods = [...new Set(CLIENT_FORMATS.flatMap((format) => format.methods))] as ('GET' | 'POST')[]
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(request.headers)) headers[name] = headerText(value)
+    const clientRequest: ClientRequest = {
+      method: request.method,
+      path: request.url,
+      headers,
+      contentType: headers['content-type'] ?? '',
+      body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+      time: now(),
+      ip: request.ip || null,
+      serverToken: names.serverToken,
+      reqId: names.next(),
+    }
+    const result = await ingest.decode(clientRequest)
+    if (result.kind === 'refused') {
+      context.metrics.requestSkipped?.(result.code === 'LS_WRITE_KEY' ? 'bad-write-key' : 'undecodable')
+      if (result.format && result.url) return send(reply, result.format.failure(result.url, result.status, result.message))
+      return reply.code(result.status).send({ error: result.code, reason: result.message })
+    }
+    // Store errors propagate: the server answers 503 and the client retries.
+    const started = performance.now()
+    const written = await store.write({ events: result.events })
+    context.metrics.committed?.('direct', written, (performance.now() - started) / 1000)
+    return send(reply, result.format.success(result.url))
+  }
+
+  for (const path of clientFormatPaths()) {
+    app.route({ method: methods, url: path, bodyLimit: limits.bodyLimit, handler })
+  }
+}

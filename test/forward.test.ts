@@ -46,7 +46,7 @@ t.test('segment: every stored event once, in order, as a track call with the exa
     t.same(call.properties, JSON.parse(event.value), `properties of ${call.messageId}`)
     t.equal(call.timestamp, new Date(event.clientTime).toISOString())
     if (event.userId !== null) t.equal(call.userId, event.userId)
-    else t.equal(call.anonymousId, event.anonymousId ?? eventDedupId(event), 'an anonymous id always (Segment needs one of the two)')
+    else t.equal(call.anonymousId, event.anonymousId || eventDedupId(event), 'an anonymous id always (Segment needs one of the two)')
   }
   const compact = events.find((e) => !e.value.includes('\n'))!
   t.ok(receiver.requests.some((r) => r.text.includes(`"properties":${compact.value}`)), 'the value text is sent as received')

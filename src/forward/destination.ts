@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto'
 import { request } from 'undici'
 import { InvalidOptionError } from '../errors.js'
-import { eventDedupId, eventToJson, inlineValue } from '../model/event-json.js'
+import { eventDedupId, eventToJson } from '../model/event-json.js'
 import type { EventRecord } from '../model/event-record.js'
 
 export const DESTINATION_KINDS = ['segment', 'mixpanel', 'webhook'] as const
@@ -120,19 +120,27 @@ function mixpanelRefused(text: string): boolean {
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
-/** A Segment `track` call per event; the value is the properties object, as received. */
+const present = (text: string | null) => (text === null || text === '' ? null : text)
+
+/**
+ * A Segment `track` call per event; the value is the properties object, as
+ * received. Segment needs a userId or an anonymousId: without either, the
+ * dedup id stands in as the anonymousId. `timestamp` is the stored client
+ * time, already corrected for clock skew: no `sentAt`, so the destination
+ * does not correct it again.
+ */
 export function segmentBody(events: readonly EventRecord[]): string {
   const calls = events.map((event) => {
-    const who =
-      (event.userId !== null ? `,"userId":${JSON.stringify(event.userId)}` : '') +
-      (event.anonymousId !== null || event.userId === null ? `,"anonymousId":${JSON.stringify(event.anonymousId ?? eventDedupId(event))}` : '')
+    const userId = present(event.userId)
+    const anonymousId = present(event.anonymousId) ?? (userId === null ? eventDedupId(event) : null)
+    const who = (userId !== null ? `,"userId":${JSON.stringify(userId)}` : '') + (anonymousId !== null ? `,"anonymousId":${JSON.stringify(anonymousId)}` : '')
     return (
       `{"type":"track","messageId":${JSON.stringify(eventDedupId(event))},"event":${JSON.stringify(String(event.type))},` +
-      `"properties":${inlineValue(event.value)}${who},"timestamp":${JSON.stringify(iso(event.clientTime))},` +
+      `"properties":${event.value}${who},"timestamp":${JSON.stringify(iso(event.clientTime))},` +
       `"context":{${event.ip !== null ? `"ip":${JSON.stringify(event.ip)},` : ''}"library":{"name":"logging-system"},"bucket":${JSON.stringify(event.bucket)}}}`
     )
   })
-  return `{"batch":[${calls.join(',')}],"sentAt":${JSON.stringify(iso(Date.now()))}}`
+  return `{"batch":[${calls.join(',')}]}`
 }
 
 /** Mixpanel's `$insert_id`: at most 36 letters and digits, so a hash of the dedup id (32 hex digits). */
@@ -148,12 +156,12 @@ export function mixpanelBody(events: readonly EventRecord[], token: string | und
   const entries = events.map((event) => {
     const specials = [
       token !== undefined ? `"token":${JSON.stringify(token)}` : '',
-      `"distinct_id":${JSON.stringify(event.userId ?? event.anonymousId ?? '')}`,
+      `"distinct_id":${JSON.stringify(present(event.userId) ?? present(event.anonymousId) ?? '')}`,
       `"time":${event.clientTime}`,
       `"$insert_id":${JSON.stringify(mixpanelInsertId(event))}`,
       event.ip !== null ? `"ip":${JSON.stringify(event.ip)}` : '',
     ].filter(Boolean)
-    return `{"event":${JSON.stringify(String(event.type))},"properties":${withMembers(inlineValue(event.value), specials)}}`
+    return `{"event":${JSON.stringify(String(event.type))},"properties":${withMembers(event.value, specials)}}`
   })
   return `[${entries.join(',')}]`
 }
@@ -168,5 +176,5 @@ function withMembers(objectText: string, members: string[]): string {
 }
 
 export function webhookBody(events: readonly EventRecord[]): string {
-  return `{"events":[${events.map(eventToJson).join(',')}]}`
+  return `{"events":[${events.map((event) => eventToJson(event)).join(',')}]}`
 }

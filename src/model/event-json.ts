@@ -24,11 +24,15 @@ export function keyJsonText(key: Uint8Array): string | null {
   }
 }
 
-/** The event as one line of JSON: `key` as its JSON value, `value` inlined as the text received (see inlineValue). */
-export function eventToJson(event: EventRecord): string {
+/**
+ * The event as JSON: `key` as its JSON value, `value` inlined as the exact
+ * text received; with `oneLine`, line breaks between its tokens become spaces
+ * (see inlineValue) so the event fits on one NDJSON line.
+ */
+export function eventToJson(event: EventRecord, oneLine = false): string {
   return (
     `{"id":${JSON.stringify(eventDedupId(event))},"bucket":${JSON.stringify(event.bucket)},"key":${keyJsonText(event.key) ?? JSON.stringify(keyjsonBase64Encode(event.key))},` +
-    `"type":${JSON.stringify(event.type)},"value":${inlineValue(event.value)},"clientTime":${event.clientTime},"serverTime":${event.serverTime},` +
+    `"type":${JSON.stringify(event.type)},"value":${oneLine ? inlineValue(event.value) : event.value},"clientTime":${event.clientTime},"serverTime":${event.serverTime},` +
     `"originalClientTime":${JSON.stringify(event.originalClientTime)},"userId":${JSON.stringify(event.userId)},` +
     `"anonymousId":${JSON.stringify(event.anonymousId)},"producer":${JSON.stringify(event.producer)},"ip":${JSON.stringify(event.ip)},` +
     `"source":${JSON.stringify(event.source)}}`

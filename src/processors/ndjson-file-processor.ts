@@ -26,7 +26,7 @@ export const ndjsonFileProcessor: ProcessorKind<NdjsonFileProcessorOptions> = {
         file = await open(options.path, 'a')
       },
       async process(events) {
-        await file!.appendFile(events.map((event) => eventToJson(event) + '\n').join(''))
+        await file!.appendFile(events.map((event) => eventToJson(event, true) + '\n').join(''))
         if (sync) await file!.sync()
       },
       async close() {

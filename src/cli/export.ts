@@ -16,7 +16,7 @@ export const EXPORT_FLAGS: FlagSpec[] = [
   { name: 'day', type: 'string', description: 'The UTC day to export, YYYY-MM-DD (by server time). Required.' },
   { name: 'to-dir', type: 'string', description: 'Write under this directory (excludes --to-s3-bucket).' },
   { name: 'to-s3-bucket', type: 'string', description: 'Write to this S3 bucket (excludes --to-dir).' },
-  { name: 'to-s3-prefix', type: 'string', default: '', description: 'Key prefix in front of events/ in the bucket.' },
+  { name: 'to-s3-prefix', type: 'string', description: 'Key prefix in front of events/ in the bucket (default: none).' },
   { name: 's3-endpoint', type: 'string', description: 'S3-compatible endpoint URL (path-style); also AWS_ENDPOINT_URL_S3. Region and credentials: the AWS SDK chain.' },
   { name: 's3-region', type: 'string', description: 'AWS region (default: the SDK chain; us-east-1 with an endpoint).' },
   { name: 'format', type: 'string', default: 'parquet', description: `File format: ${EXPORT_FORMATS.join(', ')}.` },

@@ -12,7 +12,7 @@ import type { FlagSpec } from './command-line.js'
 
 export const STORE_FLAGS: FlagSpec[] = [
   { name: 'db', type: 'string', description: `The EventServer's DuckDB file (default ${DEFAULT_DUCKDB_PATH} when --clickhouse is not given; excludes --clickhouse).` },
-  { name: 'clickhouse', type: 'string', description: 'The EventServer\'s ClickHouse, as a URL: http://user:password@127.0.0.1:8123/database (excludes --db).' },
+  { name: 'clickhouse', type: 'string', description: 'The EventServer\'s ClickHouse, by HTTP URL as for `logging-system events --clickhouse` (excludes --db).' },
 ]
 
 /** Opens the store the flags name. */

@@ -12,7 +12,7 @@
  *   parts of the old run; with one part per bucket (up to rowsPerPart rows,
  *   the usual day) each bucket flips from old to new in one PUT.
  */
-import { mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3'
@@ -33,6 +33,8 @@ export interface ExportTarget {
 }
 
 const STAGING_FOLDER = '_export-tmp'
+/** A staging folder this old is left over from a run that died. */
+const STALE_STAGING_MS = 86_400_000
 
 export class DirectoryTarget implements ExportTarget {
   readonly description: string
@@ -46,8 +48,14 @@ export class DirectoryTarget implements ExportTarget {
   async stage(day: string): Promise<string> {
     const parent = join(this.root, STAGING_FOLDER)
     await mkdir(parent, { recursive: true })
-    // Left-overs of a run of this day that died mid-way.
-    for (const name of await readdir(parent)) if (name.startsWith(`${day}-`)) await rm(join(parent, name), { recursive: true, force: true })
+    // Left-overs of runs of this day that died mid-way; a folder younger than a
+    // day may belong to a run still under way in another process.
+    for (const name of await readdir(parent)) {
+      if (!name.startsWith(`${day}-`)) continue
+      const folder = join(parent, name)
+      const age = Date.now() - (await stat(folder).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs
+      if (age > STALE_STAGING_MS) await rm(folder, { recursive: true, force: true })
+    }
     return mkdtemp(join(parent, `${day}-`))
   }
 

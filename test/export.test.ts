@@ -128,3 +128,21 @@ t.test('an unreachable S3 target fails with LS_EXPORT_FAILED naming the day and 
   t.teardown(() => target.close())
   await t.rejects(exportDay({ store, day: DAY, target }), { code: 'LS_EXPORT_FAILED', day: DAY, target: 's3://gone/p/', message: /could not export 2026-03-14 to s3:\/\/gone\/p\// })
 })
+
+t.test('a staging folder left by a run that died is removed once a day old; a younger one (another run) is kept', async (t) => {
+  const store = await openTestStore(t)
+  await store.write({ events: sampleEvents(3) })
+  const root = tempDir(t)
+  const { utimes } = await import('node:fs/promises')
+  const old = join(root, '_export-tmp', `${DAY}-dead01`)
+  const young = join(root, '_export-tmp', `${DAY}-alive1`)
+  for (const folder of [old, young]) {
+    await mkdir(join(folder, 'events'), { recursive: true })
+    await writeFile(join(folder, 'events', 'half-written'), 'x')
+  }
+  const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000)
+  await utimes(old, twoDaysAgo, twoDaysAgo)
+  await exportDay({ store, day: DAY, target: new DirectoryTarget(root), format: 'csv' })
+  t.same(await readdir(join(root, '_export-tmp')), [`${DAY}-alive1`])
+  t.same((await readBack(root, 'csv')).length, 3)
+})

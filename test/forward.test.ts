@@ -188,4 +188,6 @@ t.test('bad destination options are refused with LS_INVALID_OPTION', async (t) =
   t.throws(() => new Forwarder({ name: 'x', store, kind: 'carrier-pigeon' as 'webhook', url: 'http://x' }), { code: 'LS_INVALID_OPTION' })
   t.throws(() => new Forwarder({ name: '', store, kind: 'segment' }), { code: 'LS_INVALID_OPTION' })
   t.throws(() => new Forwarder({ name: 'x', store, kind: 'segment', batchSize: 0 }), { code: 'LS_INVALID_OPTION' })
+  t.throws(() => new Forwarder({ name: 'x', store, kind: 'segment', pollMs: 0 }), { code: 'LS_INVALID_OPTION', message: /pollMs/ })
+  t.throws(() => new Forwarder({ name: 'x', store, kind: 'segment', retry: { maxRetries: -1 } }), { code: 'LS_INVALID_OPTION', message: /retry.maxRetries/ })
 })

@@ -106,6 +106,8 @@ export class Forwarder {
     const perSecond = options.requestsPerSecond ?? DEFAULT_FORWARD_REQUESTS_PER_SECOND
     if (!(perSecond > 0)) throw new InvalidOptionError(`forward[${options.name}].requestsPerSecond`, 'must be > 0')
     this.limiter = new RateLimiter(perSecond)
+    if (options.pollMs !== undefined && !(options.pollMs > 0)) throw new InvalidOptionError(`forward[${options.name}].pollMs`, 'must be > 0')
+    if (options.settleMs !== undefined && !(options.settleMs >= 0)) throw new InvalidOptionError(`forward[${options.name}].settleMs`, 'must be >= 0')
     this.checkpointName = `forward:${options.name}`
     this.deadLetters = new DeadLetterStore(options.store)
   }

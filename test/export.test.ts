@@ -89,12 +89,12 @@ t.test('a bad day or format is refused before anything is written', async (t) =>
   t.same(await filesUnder(root), [])
 })
 
-t.test('parquet and ndjson through s3rver: downloaded and read back; a re-run deletes stale parts', async (t) => {
+t.test('every format through s3rver: downloaded and read back; a re-run deletes stale parts', async (t) => {
   const s3 = await startS3rver('exports')
   t.teardown(() => s3.close())
   const store = await openTestStore(t)
   await store.write({ events })
-  for (const format of ['parquet', 'ndjson'] as const) {
+  for (const format of EXPORT_FORMATS) {
     const target = new S3Target({ ...s3.location, prefix: `warehouse/${format}` })
     t.teardown(() => target.close())
     await exportDay({ store, day: DAY, target, format, rowsPerPart: 4 })

@@ -1,7 +1,7 @@
 // Reading logged requests back as events with the programmatic API: every
 // event posted to /api/post-events in a batch directory, counted per bucket.
 //   BATCH_DIR=./batches node examples/replay-to-events.js [--from 2026-11-25T00:00:00Z]
-import { BatchReader, DirectorySource, parseTime } from 'logging-system'
+import { BatchReader, DirectorySource, decodeKey, parseTime } from 'logging-system'
 
 const fromFlag = process.argv.indexOf('--from')
 const reader = new BatchReader({
@@ -15,6 +15,7 @@ const perBucket = {}
 // One batch in memory at a time, plus the requests still open across batches.
 for await (const event of reader.events()) {
   perBucket[event.bucket] = (perBucket[event.bucket] ?? 0) + 1
-  console.log(JSON.stringify({ bucket: event.bucket, key: event.key, type: event.type, serverTime: event.serverTime }))
+  // Keys are keyjson bytes (their order is key order); values are the exact JSON text received.
+  console.log(JSON.stringify({ bucket: event.bucket, key: decodeKey(event.key), type: event.type, serverTime: event.serverTime }))
 }
 console.log(JSON.stringify({ perBucket, report: reader.report }))

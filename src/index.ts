@@ -38,10 +38,23 @@ export {
   type TimeRange,
 } from './reader/time-range.js'
 export { BatchReader, emptyReport, somethingSkipped, type BatchReaderOptions, type ReadProblem, type ReadReport } from './reader/batch-reader.js'
-export { RequestDecoderRegistry, BUILT_IN_DECODERS, mediaTypeOf } from './reader/decoders/registry.js'
-export { type RequestDecoder, type ReplayedEvent } from './reader/decoders/request-decoder.js'
-export { postEventsJsonDecoder } from './reader/decoders/post-events-json.js'
-export { postEventsEventbufV2Decoder } from './reader/decoders/post-events-eventbuf-v2.js'
+
+// Decoders: requests (logged or live) to events (src/model/event-record.ts)
+export { type EventRecord, type EventTypeValue, eventRecord } from './model/event-record.js'
+export { RequestDecoderRegistry, BUILT_IN_DECODERS, mediaTypeOf } from './decoders/registry.js'
+export { type RequestDecoder, type DecoderRequest, type ReplayedEvent } from './decoders/request-decoder.js'
+export { liveDecoderRequest, type LiveRequestParts } from './decoders/live-request.js'
+export {
+  decodePostEvents,
+  postEventsBucket,
+  targetUrl,
+  POST_EVENTS_PATH,
+  POST_EVENTS_JSON_SOURCE,
+  POST_EVENTS_EVENTBUF_V2_SOURCE,
+  type PostEventsLimits,
+} from './decoders/post-events.js'
+export { postEventsJsonDecoder } from './decoders/post-events-json.js'
+export { postEventsEventbufV2Decoder } from './decoders/post-events-eventbuf-v2.js'
 
 // Replaying
 export {
@@ -89,12 +102,18 @@ export {
   type JsonValue,
   type LogEvent,
   type StoredEvent,
+  type ReceivedEvent,
   type EventRule,
   type RuleViolation,
+  MAX_VALUE_DEPTH,
+  MAX_VALUE_BYTES,
   checkEvent,
   validateEvent,
   validateEvents,
   eventsFromJsonBody,
+  readJsonEvents,
+  readJsonEventsBody,
+  storedEventJson,
   encodeJsonEvents,
   compareKeys,
   keyIdentity,
@@ -109,7 +128,8 @@ export {
   decodeEventbufV2,
   decodeEventbufV2Stream,
 } from './formats/eventbuf-v2.js'
-export { DevEventStore, type StoreResult, type StoreChange, type StoreListener } from './servers/dev-event-store.js'
+export { DevEventStore, type DevEventStoreOptions, type StoreResult, type StoreChange, type StoreListener } from './servers/dev-event-store.js'
+export { scanJson, JsonTextError, type JsonNode, type JsonKind, type JsonScanOptions } from './formats/json-text.js'
 export {
   DevServer,
   devServerPlugin,
@@ -125,6 +145,27 @@ export { randomEvent, randomEvents, seededRandom, RANDOM_EVENT_TYPES } from './c
 export { createAdminServer, type AdminServer } from './ops/admin-server.js'
 export { createLoggingMetrics, type LoggingMetrics } from './ops/metrics.js'
 export { Spool, DEFAULT_SPOOL_DIRECTORY } from './spool/spool.js'
+
+// EventServer: the events API over a durable store, direct posts, tailing (docs/event-server.md)
+export {
+  EventServer,
+  EVENT_SERVER_ROUTES,
+  DEFAULT_EVENT_SERVER_PORT,
+  DEFAULT_EVENT_SERVER_HOST,
+  DEFAULT_EVENT_BODY_LIMIT,
+  DEFAULT_EVENT_MAX_EVENTS,
+  DEFAULT_MAX_PAGE_LIMIT,
+  type EventServerOptions,
+  type EventServerTailOptions,
+  type EventServerStatus,
+} from './servers/event-server.js'
+export { type EventServerRoutes, type EventServerContext, type EventServerLimits } from './servers/event-server-routes.js'
+export { BatchTailer, DEFAULT_TAIL_INTERVAL_MS, DEFAULT_TAIL_GAP_WAIT_MS, DEFAULT_TAIL_READ_ATTEMPTS, type BatchTailerOptions, type TailReport } from './ingest/batch-tailer.js'
+export { DirectIngest, type DirectIngestOptions, type LiveRequest } from './ingest/direct-ingest.js'
+export { type IngestObserver, type IngestOrigin, type TailProblem, type TailedBatch } from './ingest/ingest-observer.js'
+export { createEventServerMetrics, type EventServerMetrics } from './ops/event-server-metrics.js'
+export { createAdminEndpoints, type Readiness, type MetricsSource } from './ops/admin-server.js'
+export { openEventStore, type OpenEventStoreOptions } from './store/open-store.js'
 
 // Events out (docs/processors.md, docs/export.md, docs/forwarding.md)
 export {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { createClient, decodeEventbufV2, DevServer, SendFailedError } from '../src/index.js'
+import { createClient, decodeEventbufV2, decodeKey, DevServer, SendFailedError } from '../src/index.js'
 
 async function devServer(t: { teardown(fn: () => unknown): void }): Promise<{ server: DevServer; url: string }> {
   const server = new DevServer()
@@ -44,7 +44,7 @@ for (const format of ['json', 'eventbuf-v2'] as const) {
     await client.flush()
     t.equal(client.pending, 0)
     t.equal(server.store.events('app').length, 7, 'every event stored')
-    t.equal(server.store.events('app').find((e) => e.key === 'mine')?.clientTime, 5)
+    t.equal(server.store.events('app').find((e) => decodeKey(e.key) === 'mine')?.clientTime, 5)
     t.same(await client.close(), { sent: 0, requests: 0, stored: undefined, duplicates: undefined }, 'nothing left on close')
     t.throws(() => client.track({ type: 'late' }), { code: 'LS_CLOSED' })
   })

@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import t from 'tap'
 import { request } from 'undici'
 import { DevServer, devServerPlugin, encodeEventbufV2, encodeEventbufV2Events, type LogEvent } from '../src/index.js'
+import { eventbufV2Event } from './helpers/eventbuf-v2-fields.js'
 
 const NOW = 1_700_000_000_000
 const ev = (key: LogEvent['key'], extra: Partial<LogEvent> = {}): LogEvent => ({ key, type: 'click', value: { k: key }, clientTime: 1_600_000_000_000, ...extra })
@@ -133,6 +134,48 @@ t.test('options are validated', async (t) => {
   t.throws(() => new DevServer({ bodyLimit: -1 }), { code: 'LS_INVALID_OPTION', message: /bodyLimit/ })
   t.throws(() => new DevServer({ maxEvents: 1.5 }), { code: 'LS_INVALID_OPTION', message: /maxEvents/ })
 })
+t.test('values come back as the exact text received (1.0, big integers, member order, whitespace)', async (t) => {
+  const server = newServer(t)
+  const jsonValue = '{"b": 1.0, "a": 12345678901234567890,\n "c": [ ], "b": "again"}'
+  const response = await post(server, 'b', 'application/json', `{"key":"j","type":"t","value":${jsonValue},"clientTime":5}`)
+  t.equal(response.statusCode, 200)
+  const bufValue = '{"z":-0.0,"y":1e2}'
+  t.equal((await post(server, 'b', 'application/eventbuf-v2', eventbufV2Event({ key: 'k', value: bufValue, clientTime: 6 }))).statusCode, 200)
+  const answer = await server.app.inject({ url: '/events.json?bucket=b' })
+  t.equal(answer.statusCode, 200)
+  t.match(answer.headers['content-type'], /application\/json/)
+  t.equal(answer.payload, `{"events":[{"key":"j","type":"t","value":${jsonValue},"clientTime":5,"serverTime":${NOW}},{"key":"k","type":"t","value":${bufValue},"clientTime":6,"serverTime":${NOW}}]}`)
+})
+
+t.test('a value nested too deep is a 400 naming value-depth, stores nothing, and /events.json keeps answering', async (t) => {
+  const server = newServer(t)
+  const deep = '{"key":1,"type":"t","value":{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '},"clientTime":0}'
+  const response = await post(server, 'b', 'application/json', deep)
+  t.equal(response.statusCode, 400)
+  t.match(response.json(), { error: 'LS_EVENT_INVALID', index: 0, rule: 'value-depth' })
+  const buf = await post(server, 'b', 'application/eventbuf-v2', eventbufV2Event({ value: '{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}' }))
+  t.equal(buf.statusCode, 400)
+  t.match(buf.json(), { error: 'LS_EVENT_DECODE', index: 0, reason: /rule value-depth/ })
+  t.equal(server.store.size, 0, 'nothing stored')
+  const limit = '{"a":'.repeat(63) + '{}' + '}'.repeat(63)
+  t.equal((await post(server, 'b', 'application/json', `{"key":2,"type":"t","value":${limit},"clientTime":0}`)).statusCode, 200, '64 levels is allowed')
+  const answer = await server.app.inject({ url: '/events.json?bucket=b' })
+  t.equal(answer.statusCode, 200)
+  t.same((answer.json() as { events: LogEvent[] }).events.map((e) => e.key), [2])
+})
+
+t.test('a failing listener never turns a stored event into a 5xx', async (t) => {
+  const server = newServer(t)
+  server.store.subscribe(() => {
+    throw new Error('listener broke')
+  })
+  const response = await post(server, 'b', 'application/json', ev('kept'))
+  t.equal(response.statusCode, 200)
+  t.same(response.json(), { stored: 1, duplicates: 0 })
+  t.equal(server.store.listenerErrors, 1, 'the failure is counted')
+  t.same((await eventsOf(server, 'b')).map((e) => (e as LogEvent).key), ['kept'])
+  t.equal((await post(server, 'b', 'application/json', ev('kept'))).statusCode, 200, 'a retry is a duplicate, not another failure')
+})
 
 t.test('real socket: listen(port, cb), undici, and the live stream', async (t) => {
   const server = new DevServer()
@@ -160,7 +203,8 @@ t.test('real socket: listen(port, cb), undici, and the live stream', async (t) =
   const nextMessage = async (event: string): Promise<unknown> => {
     for (;;) {
       const found = messages.findIndex((m) => m.startsWith(`event: ${event}\n`))
-      if (found >= 0) return JSON.parse(messages.splice(0, found + 1).at(-1)!.split('\ndata: ')[1]!)
+      // A message's data may span several data: lines (value texts can hold line breaks); joined with \n.
+      if (found >= 0) return JSON.parse(messages.splice(0, found + 1).at(-1)!.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).join('\n'))
       await new Promise<void>((resolve) => (wake = resolve))
     }
   }
@@ -174,6 +218,14 @@ t.test('real socket: listen(port, cb), undici, and the live stream', async (t) =
   const message = (await nextMessage('events')) as { bucket: string; events: LogEvent[] }
   t.equal(message.bucket, 'live', 'the stream only carries its bucket')
   t.same(message.events.map((e) => e.key), ['y'])
+
+  // A value at the depth limit, sent with line breaks between its tokens, reaches the stream whole.
+  const deepText = '{\n"a":'.repeat(63) + '{}' + '}'.repeat(63)
+  const deepPost = await request(`${url}/api/post-events?bucket=live`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"key":"deep","type":"t","value":${deepText},"clientTime":0}` })
+  t.equal(deepPost.statusCode, 200)
+  await deepPost.body.dump()
+  const deepMessage = (await nextMessage('events')) as { events: LogEvent[] }
+  t.same(deepMessage.events[0]!.value, JSON.parse(deepText), 'a 64-deep multi-line value arrives on the stream')
 
   await (await request(`${url}/reset`)).body.dump()
   t.same(await nextMessage('reset'), {})

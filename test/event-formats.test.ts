@@ -12,7 +12,9 @@ import {
   EventValidationError,
   eventsFromJsonBody,
   keyIdentity,
+  readJsonEvents,
   validateEvent,
+  type ReceivedEvent,
   type EventKey,
   type LogEvent,
 } from '../src/index.js'
@@ -25,8 +27,8 @@ interface EventbufVectors {
 }
 const eventbuf = JSON.parse(readFileSync(VECTORS + 'eventbuf-v2/vectors.json', 'utf8')) as EventbufVectors
 const jsonCases = JSON.parse(readFileSync(VECTORS + 'json-events/cases.json', 'utf8')) as {
-  valid: { name: string; body: string; events: LogEvent[] }[]
-  invalid: { name: string; body: string; index: number; rule: string }[]
+  valid: { name: string; body: string; events: LogEvent[]; valueTexts?: string[] }[]
+  invalid: { name: string; body: string; index: number; rule: string; textOnly?: boolean }[]
   keyOrder: { keys: EventKey[] }
 }
 function thrownBy(fn: () => unknown): unknown {
@@ -39,15 +41,27 @@ function thrownBy(fn: () => unknown): unknown {
 }
 const read = (file: string): Buffer => readFileSync(VECTORS + 'eventbuf-v2/' + file)
 
-t.test('JSON events: valid vectors parse to their events', async (t) => {
-  for (const c of jsonCases.valid) t.same(eventsFromJsonBody(JSON.parse(c.body)), c.events, c.name)
+/** A received event with its value text parsed, to compare with an event as a client holds it. */
+const parsed = (event: ReceivedEvent): LogEvent => ({ ...event, value: JSON.parse(event.value) as LogEvent['value'] })
+
+t.test('JSON events: valid vectors parse to their events, as objects and as exact text', async (t) => {
+  for (const c of jsonCases.valid) {
+    t.same(eventsFromJsonBody(JSON.parse(c.body)), c.events, `${c.name} (parsed body)`)
+    const received = readJsonEvents(c.body)
+    t.same(received.map(parsed), c.events, `${c.name} (text reader)`)
+    if (c.valueTexts) t.same(received.map((e) => e.value), c.valueTexts, `${c.name}: value texts exactly as sent`)
+  }
 })
 
 t.test('JSON events: invalid vectors name the index and the rule', async (t) => {
   for (const c of jsonCases.invalid) {
-    const err = thrownBy(() => eventsFromJsonBody(JSON.parse(c.body)))
-    t.ok(err instanceof EventValidationError, `${c.name}: throws EventValidationError`)
-    t.match(err, { code: 'LS_EVENT_INVALID', index: c.index, rule: c.rule }, c.name)
+    const readers: Array<[string, () => unknown]> = [['text reader', () => readJsonEvents(c.body)]]
+    if (!c.textOnly) readers.push(['parsed body', () => eventsFromJsonBody(JSON.parse(c.body))])
+    for (const [how, read] of readers) {
+      const err = thrownBy(read)
+      t.ok(err instanceof EventValidationError, `${c.name} (${how}): throws EventValidationError`)
+      t.match(err, { code: 'LS_EVENT_INVALID', index: c.index, rule: c.rule }, `${c.name} (${how})`)
+    }
   }
 })
 
@@ -81,7 +95,7 @@ t.test('key order is total and matches the vector', async (t) => {
 t.test('eventbuf-v2: valid vectors decode, canonical ones re-encode byte for byte', async (t) => {
   for (const v of eventbuf.valid) {
     const bytes = read(v.file)
-    t.same(decodeEventbufV2(bytes), v.events, `decode ${v.file}`)
+    t.same(decodeEventbufV2(bytes).map(parsed), v.events, `decode ${v.file}`)
     if (v.canonical) t.ok(Buffer.from(encodeEventbufV2Events(v.events)).equals(bytes), `encode ${v.file}`)
   }
   t.equal(read('valid/minimal.bin').length, 19, 'the smallest event is 19 bytes')
@@ -100,11 +114,11 @@ t.test('eventbuf-v2: random round trips, whole and in chunks', async (t) => {
   const events = sampleEvents(42, 500)
   const bytes = encodeEventbufV2Events(events)
   const expected = viaJson(events).map((e, i) => ({ ...e, key: events[i]!.key === -0 ? 0 : e.key }))
-  t.same(decodeEventbufV2(bytes), expected, '500 events whole')
+  t.same(decodeEventbufV2(bytes).map(parsed), expected, '500 events whole')
   for (const chunkSize of [1, 2, 3, 7, 64, 1000]) {
     const decoder = new EventbufV2Decoder()
     const out: LogEvent[] = []
-    for (let at = 0; at < bytes.length; at += chunkSize) out.push(...decoder.push(bytes.subarray(at, at + chunkSize)))
+    for (let at = 0; at < bytes.length; at += chunkSize) out.push(...decoder.push(bytes.subarray(at, at + chunkSize)).map(parsed))
     decoder.end()
     t.same(out, expected, `chunks of ${chunkSize}`)
   }
@@ -112,7 +126,7 @@ t.test('eventbuf-v2: random round trips, whole and in chunks', async (t) => {
     for (let at = 0; at < bytes.length; at += 100) yield bytes.subarray(at, at + 100)
   }
   const streamed: LogEvent[] = []
-  for await (const event of decodeEventbufV2Stream(chunks())) streamed.push(event)
+  for await (const event of decodeEventbufV2Stream(chunks())) streamed.push(parsed(event))
   t.same(streamed, expected, 'async stream')
 })
 

@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { encodeEventbufV2Events } from '../src/formats/eventbuf-v2.js'
 import { EventServer, type EventServerRoutes } from '../src/servers/event-server.js'
 import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
+import { openEventStore } from '../src/store/open-store.js'
 import { tempDir } from './helpers/temp.js'
 
 interface Answer {
@@ -36,7 +37,7 @@ async function call(url: string, init: { method?: string; body?: string | Uint8A
 async function startServer(t: { teardown(fn: () => unknown): void }, options: Partial<ConstructorParameters<typeof EventServer>[0]> = {}) {
   const dir = tempDir(t)
   const path = join(dir, 'events.duckdb')
-  const server = new EventServer({ store: new DuckDbEventStore({ path }), ...options })
+  const server = new EventServer({ store: await openEventStore({ db: path }), ...options })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())
   return { server, url, path }
@@ -94,12 +95,12 @@ t.test('range reads: from/to, prefix, server and client time, type', async (t) =
     t.equal(answer.status, 200, answer.text)
     return (answer.json.events as Array<{ key: unknown }>).map((event) => event.key)
   }
-  t.same(await keys(''), [5, 'x', ['user-17'], ['user-17', 1], ['user-17', 2], ['user-170', 1]], 'keyjson order: integers, strings, lists')
+  t.same(await keys(''), ['x', ['user-17'], ['user-17', 1], ['user-17', 2], ['user-170', 1], 5], 'keyjson order: strings, lists, then integers')
   t.same(await keys(`prefix=${encodeURIComponent('["user-17"]')}`), [['user-17'], ['user-17', 1], ['user-17', 2]], 'a prefix is its elements, not a string prefix')
   t.same(await keys(`from=${encodeURIComponent('"x"')}&to=${encodeURIComponent('["user-17",2]')}`), ['x', ['user-17'], ['user-17', 1]], 'from inclusive, to exclusive')
   t.same(await keys(`prefix=${encodeURIComponent('["user-17"]')}&from=${encodeURIComponent('["user-17",1]')}`), [['user-17', 1], ['user-17', 2]], 'prefix and from intersect')
   t.same(await keys('serverTimeFrom=3000&serverTimeTo=5000'), [['user-17', 1], ['user-17', 2]], 'server time [from, to)')
-  t.same(await keys('clientTimeFrom=40'), [5, 'x', ['user-170', 1]], 'client time from')
+  t.same(await keys('clientTimeFrom=40'), ['x', ['user-170', 1], 5], 'client time from')
   t.same(await keys('type=b&type=1'), ['x', ['user-17', 1]], 'type repeats; an integer type by its digits')
 })
 
@@ -127,6 +128,29 @@ t.test('pages: limit and the cursor walk every event exactly once', async (t) =>
   const bad = await call(`${url}/events.json?bucket=pages&cursor=nonsense`)
   t.equal(bad.status, 400)
   t.match(bad.json.reason, /cursor/)
+})
+
+t.test('concurrent posts are committed together, and each answer counts its own events', async (t) => {
+  const { url } = await startServer(t)
+  const event = (key: string) => ({ key, type: 't', value: { key }, clientTime: 1 })
+  t.same((await post(url, 'c', JSON.stringify({ events: [event('old-1'), event('old-2')] }))).json, { stored: 2, duplicates: 0 })
+  // 30 posts at once: each has 2 keys of its own, one key shared by all, and every third an already stored key.
+  const bodies = Array.from({ length: 30 }, (_, i) => ({ events: [event(`own-${i}-a`), event('shared'), event(`own-${i}-b`), ...(i % 3 === 0 ? [event('old-1')] : [])] }))
+  const answers = await Promise.all(bodies.map((body) => post(url, 'c', JSON.stringify(body))))
+  let stored = 0
+  let sharedStored = 0
+  answers.forEach((answer, i) => {
+    t.equal(answer.status, 200)
+    const own = 2
+    const { stored: s, duplicates: d } = answer.json as { stored: number; duplicates: number }
+    t.equal(s + d, bodies[i]!.events.length, `post ${i}: every event counted once`)
+    t.ok(s === own || s === own + 1, `post ${i}: its own keys are new, the old key is not (${s})`)
+    if (s === own + 1) sharedStored++
+    stored += s
+  })
+  t.equal(sharedStored, 1, 'exactly one post stored the shared key')
+  t.equal(stored, 61)
+  t.same((await call(`${url}/buckets.json`)).json, { buckets: [{ bucket: 'c', count: 63 }] })
 })
 
 t.test('bad input gets a 4xx with a message, and nothing is stored', async (t) => {

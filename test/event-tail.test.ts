@@ -12,7 +12,7 @@ import { LoggingServer, type LogEvent } from '../src/index.js'
 import { DirectorySource } from '../src/reader/directory-source.js'
 import { S3Source } from '../src/reader/s3-source.js'
 import { EventServer } from '../src/servers/event-server.js'
-import { DuckDbEventStore } from '../src/store/duckdb/duckdb-store.js'
+import { openEventStore } from '../src/store/open-store.js'
 import { readLoggedRequests } from './helpers/batches.js'
 import { jsonBody, makeEvents, postEvents, rawEvents, writeBatch } from './helpers/replay.js'
 import { startS3rver } from './helpers/s3rver.js'
@@ -34,7 +34,7 @@ const withoutServerTime = (events: ReadEvent[]): LogEvent[] => events.map(({ key
 const byKey = (events: LogEvent[]) => [...events].sort((a, b) => (String(a.key) < String(b.key) ? -1 : String(a.key) > String(b.key) ? 1 : 0))
 
 async function tailingServer(t: Teardown, dbPath: string, tail: ConstructorParameters<typeof EventServer>[0]['tail']): Promise<{ server: EventServer; url: string }> {
-  const server = new EventServer({ store: new DuckDbEventStore({ path: dbPath }), ...(tail ? { tail } : {}) })
+  const server = new EventServer({ store: await openEventStore({ db: dbPath }), ...(tail ? { tail } : {}) })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())
   return { server, url }
@@ -161,7 +161,7 @@ t.test('damage, undecodable requests and missing batches are skipped, counted, a
     await server.close()
   }
   const problems: string[] = []
-  const store = new DuckDbEventStore({ path: db })
+  const store = await openEventStore({ db })
   const server = new EventServer({ store, tail: { source: new DirectorySource(dir), intervalMs: 20, gapWaitMs: 0 }, logger: { info() {}, warn: (o: any) => problems.push(o.tail?.kind), error() {} } })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { main } from '../src/cli/main.js'
 import { captureIo } from './helpers/cli-io.js'
-import { jsonBody, rawEvents, writeBatch } from './helpers/replay.js'
+import { writeTailBacklog } from './helpers/tail-backlog.js'
 import { spawnNode, type Child } from './helpers/spawn.js'
 import { tempDir } from './helpers/temp.js'
 
@@ -84,29 +84,7 @@ t.test('kill -9 in the middle of tailing, then restart: every logged event exact
   const dir = tempDir(t)
   const db = join(tempDir(t), 'events.duckdb')
   // A backlog: 300 batches of one server, each with 60 whole requests and the first half of one finished in the next batch.
-  const BATCHES = 300
-  const PER_BATCH = 60
-  const expected: string[] = []
-  let carry: Buffer | undefined
-  for (let n = 1; n <= BATCHES; n++) {
-    const time = T0 + n * 1000
-    const parts: Buffer[] = []
-    if (carry) parts.push(rawEvents([{ reqId: n * 1000 - 1, time, body: carry }]))
-    for (let i = 0; i < PER_BATCH; i++) {
-      const key = `k-${n}-${i}`
-      expected.push(key)
-      parts.push(rawEvents([{ reqId: n * 1000 + i, time, body: jsonBody([{ key, type: 'e', value: { n, i }, clientTime: time }]) }]))
-    }
-    carry = undefined
-    if (n < BATCHES) {
-      const key = `split-${n}`
-      expected.push(key)
-      const body = jsonBody([{ key, type: 's', value: { n }, clientTime: time }])
-      parts.push(rawEvents([{ reqId: (n + 1) * 1000 - 1, time, body: body.subarray(0, 20), noEnd: true }]))
-      carry = body.subarray(20)
-    }
-    writeBatch(dir, { serverToken: 'KiLLtest', batchNumber: n, startTime: time }, Buffer.concat(parts))
-  }
+  const expected = writeTailBacklog(dir, { serverToken: 'KiLLtest', batches: 300, perBatch: 60, startTime: T0 })
   const args = ['--db', db, '--tail-interval-seconds', '0.05']
   const first = await startEvents(t, args, { LOGGING_SYSTEM_EVENTS_TAIL_DIR: dir })
   let atKill = 0

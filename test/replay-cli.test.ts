@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import { main } from '../src/cli/main.js'
+import { REPLAY_EXIT } from '../src/cli/replay.js'
 import { DevServer, LoggingServer, RequestSender, type LogEvent, type LoggedRequest, type SendResult } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
 import { captureIo } from './helpers/cli-io.js'
@@ -130,6 +131,27 @@ t.test('--output requests and --output events: NDJSON, one JSON object per line'
   t.same(byKey(decoded.map(({ key, type, value, clientTime }) => ({ key, type, value, clientTime }))), byKey(sent))
   t.ok(decoded.every((e) => e.bucket === 'shop' && typeof e.serverTime === 'number'))
   t.match(events.err(), /events: 40 from requests, 0 undecodable requests, 1 requests without a decoder/)
+})
+
+t.test('--output events prints values as the exact text logged, and a too-deep value is skipped as undecodable, not a crash', async (t) => {
+  const dir = tempDir(t)
+  const exact = '{"b": 1.0, "a": 12345678901234567890, "b": [ ]}'
+  const deep = '{"a":' + '['.repeat(5000) + ']'.repeat(5000) + '}'
+  const body = (key: string, value: string): Buffer => Buffer.from(`{"key":${JSON.stringify(key)},"type":"t","value":${value},"clientTime":1}`)
+  writeBatch(dir, { serverToken: 'DeepSrv1', batchNumber: 1, startTime: T0 }, rawEvents([
+    { reqId: 1, time: T0, body: body('exact', exact) },
+    { reqId: 2, time: T0 + 1, body: body('deep', deep) },
+    { reqId: 3, time: T0 + 2, body: Buffer.from(`{"events":[{"key":["user-17",5],"type":"t","value":{},"clientTime":2}]}`) },
+  ]))
+  const io = captureIo()
+  t.equal(await main(['replay', '--dir', dir, '--output', 'events'], io), REPLAY_EXIT.skipped, io.err())
+  t.equal(
+    io.out(),
+    `{"bucket":"b","key":"exact","type":"t","value":${exact},"clientTime":1,"serverTime":${T0},"serverToken":"DeepSrv1","reqId":1}\n` +
+      `{"bucket":"b","key":["user-17",5],"type":"t","value":{},"clientTime":2,"serverTime":${T0 + 2},"serverToken":"DeepSrv1","reqId":3}\n`,
+  )
+  t.match(io.err(), /skipped DeepSrv1:2 .*post-events\/json: .*rule value-depth/)
+  t.notMatch(io.err(), /call stack/)
 })
 
 t.test('--post: 5xx and network errors are retried, 4xx is counted and not retried; exit 1', async (t) => {

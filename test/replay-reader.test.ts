@@ -4,6 +4,9 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { gzipSync } from 'node:zlib'
 import {
+  decodeKey,
+  eventRecord,
+  encodeKey,
   BatchReader,
   DirectorySource,
   FileSource,
@@ -13,9 +16,10 @@ import {
   dayPrefixes,
   parseTime,
   postEventsJsonDecoder,
-  type LoggedRequest,
+  type DecoderRequest,
+  type EventRecord,
+  type JsonObject,
   type ReadProblem,
-  type ReplayedEvent,
   type RequestDecoder,
 } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
@@ -56,7 +60,7 @@ t.test('a request whose REQ_DATA and REQ_END fall into different batches is rejo
   const { reader: r, problems } = reader(dir)
   const events = await collect(r.events())
   t.same(problems, [], 'no problems')
-  t.same(byKey(events.map(({ key, type, value, clientTime }) => ({ key, type, value, clientTime }))), byKey(sent), 'every event, rejoined')
+  t.same(byKey(events.map(({ key, type, value, clientTime }) => ({ key: decodeKey(key), type, value: JSON.parse(value) as JsonObject, clientTime }))), byKey(sent), 'every event, rejoined')
   t.ok(events.every((e) => e.bucket === 'b' && e.serverToken === server.serverToken), 'bucket and serverToken')
   const times = new Map(stored.requests.map((req) => [req.reqId, req.time]))
   t.ok(events.every((e) => e.serverTime === times.get(e.reqId)), 'serverTime is the REQ_END time')
@@ -80,7 +84,7 @@ t.test('a corrupt batch and a truncated batch are reported with key, offset and 
   const after = writeBatch(dir, { serverToken: 'CutSrv11', batchNumber: 2, startTime: T0 + 120_000 }, rawEvents([{ reqId: 3, time: T0 + 120_000, body: jsonBody(makeEvents('after-cut', 1)) }]))
 
   const { reader: r, problems } = reader(dir)
-  const keys = new Set((await collect(r.events())).map((e) => e.key))
+  const keys = new Set((await collect(r.events())).map((e) => decodeKey(e.key)))
   t.same([...keys].sort(), ['after-cut-0', 'before-cut-0', 'before-damage-0', 'before-damage-1', 'good-0', 'good-1'], 'events before the damage and in other batches are kept')
   const damaged = problems.filter((p) => p.kind === 'damaged-batch')
   t.equal(damaged.length, 2)
@@ -188,7 +192,7 @@ t.test('decoders: registry by path and media type; bad bodies are reported as un
     { reqId: 5, time: T0, body: Buffer.from('e=pageview'), path: '/track?e=pageview', contentType: 'text/plain' },
   ]))
   const { reader: r, problems } = reader(dir)
-  t.same((await collect(r.events())).map((e) => e.key), ['ok-0'])
+  t.same((await collect(r.events())).map((e) => decodeKey(e.key)), ['ok-0'])
   t.equal(r.report.undecodable, 3)
   t.equal(r.report.withoutDecoder, 1)
   t.match(problems.filter((p) => p.kind === 'undecodable-request'), [
@@ -199,10 +203,10 @@ t.test('decoders: registry by path and media type; bad bodies are reported as un
 
   const track: RequestDecoder = {
     name: 'track',
-    path: '/track',
+    paths: ['/track'],
     contentTypes: ['text/plain'],
-    decode: (request: LoggedRequest, url: URL): ReplayedEvent[] => [
-      { bucket: 'track', key: request.reqId, type: url.searchParams.get('e')!, value: {}, clientTime: request.time, serverTime: request.time, serverToken: request.serverToken, reqId: request.reqId },
+    decode: (request: DecoderRequest, url: URL): EventRecord[] => [
+      eventRecord({ bucket: 'track', key: encodeKey(request.reqId), type: url.searchParams.get('e')!, value: '{}', clientTime: request.time, serverTime: request.time, source: 'track' }),
     ],
   }
   const registry = new RequestDecoderRegistry().register(track)

@@ -11,7 +11,9 @@ import type { BatchSource } from '../reader/batch-source.js'
 import { DirectorySource } from '../reader/directory-source.js'
 import { S3Source } from '../reader/s3-source.js'
 import { DEFAULT_EVENT_SERVER_PORT, EventServer } from '../servers/event-server.js'
-import { DEFAULT_DUCKDB_PATH, DuckDbEventStore } from '../store/duckdb/duckdb-store.js'
+import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
+import { openEventStore } from '../store/open-store.js'
+import type { EventStore } from '../store/event-store.js'
 import type { CliCommand, FlagSpec } from './command-line.js'
 
 export const EVENTS_FLAGS: FlagSpec[] = [
@@ -67,8 +69,16 @@ export const command: CliCommand = {
     const since = values['tail-since'] !== undefined ? parseSinceDay(String(values['tail-since'])) : undefined
     const source = tailSource(values, io.env)
     const logger = pino({ level: String(values['log-level']), base: { pid: process.pid } }, io.stdout)
-    if (values['clickhouse'] !== undefined) throw new CliUsageError('--clickhouse is not available in this build yet')
-    const store = new DuckDbEventStore({ path: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
+    let store: EventStore
+    try {
+      store = await openEventStore(values['clickhouse'] !== undefined ? { clickhouse: String(values['clickhouse']) } : { db: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
+    } catch (err) {
+      // A second process on the same DuckDB file, ClickHouse unreachable: say so plainly.
+      await source?.close?.()
+      logger.fatal({ err }, 'could not open the event store')
+      io.stderr.write(`logging-system events: could not start: ${(err as Error).message}\n`)
+      return 1
+    }
     const server = new EventServer({
       store,
       logger,
@@ -87,7 +97,7 @@ export const command: CliCommand = {
     try {
       await server.listen(values['port'] as number, String(values['host']))
     } catch (err) {
-      // A second process on the same DuckDB file, ClickHouse unreachable, the port taken: say so plainly.
+      // The port taken: say so plainly.
       await server.close().catch(() => {})
       logger.fatal({ err }, 'could not start')
       io.stderr.write(`logging-system events: could not start: ${(err as Error).message}\n`)

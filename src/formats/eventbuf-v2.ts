@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { EventDecodeError } from '../errors.js'
-import { checkKey, checkType, checkValue, checkClientTime, validateEvent, type EventKey, type EventType, type JsonObject, type LogEvent } from './json-events.js'
+import { checkClientTime, checkKey, checkType, checkValueNode, MAX_VALUE_DEPTH, validateEvent, type EventKey, type EventType, type LogEvent, type ReceivedEvent, type RuleViolation } from './json-events.js'
+import { JsonTextError, scanJson, utf8Offset } from './json-text.js'
 
 export const EVENTBUF_V2_CONTENT_TYPE = 'application/eventbuf-v2'
 export const EVENTBUF_V2_VERSION = 0x02
@@ -140,8 +141,34 @@ function decodeInner(bytes: Uint8Array, field: 'key' | 'type'): unknown {
   return value
 }
 
+/** A broken event rule as a decode reason, naming the rule (formats/json-events.md). */
+function ruleReason(violation: RuleViolation): string {
+  return `${violation.reason} (rule ${violation.rule})`
+}
+
+/** Reads the value bin: UTF-8 JSON text of an object, within the depth and size limits; returns its exact text. */
+function readValueText(valueBytes: Uint8Array): string {
+  let text: string
+  try {
+    text = strictUtf8.decode(valueBytes)
+  } catch {
+    throw new Error('value is not UTF-8 JSON text (invalid UTF-8)')
+  }
+  let root
+  try {
+    root = scanJson(text, { maxDepth: MAX_VALUE_DEPTH })
+  } catch (err) {
+    if (!(err instanceof JsonTextError)) throw err
+    if (err.tooDeep) throw new Error(`value nests deeper than ${MAX_VALUE_DEPTH} levels (rule value-depth)`)
+    throw new Error(`value is not UTF-8 JSON text (${err.reason} at byte ${utf8Offset(text, err.offset)} of the value)`)
+  }
+  const problem = checkValueNode(root, text)
+  if (problem) throw new Error(ruleReason(problem))
+  return text.slice(root.start, root.end)
+}
+
 /** Turns the body (bytes after the length prefix) into an event, or throws an Error whose message is the reason. */
-function decodeBody(body: Uint8Array): LogEvent {
+function decodeBody(body: Uint8Array): ReceivedEvent {
   if (body[0] !== EVENTBUF_V2_VERSION) {
     throw new Error(`version byte is 0x${body[0]!.toString(16).padStart(2, '0')}, expected 0x02`)
   }
@@ -169,23 +196,15 @@ function decodeBody(body: Uint8Array): LogEvent {
 
   const key = decodeInner(keyBytes, 'key')
   const keyProblem = checkKey(key)
-  if (keyProblem) throw new Error(keyProblem.reason)
+  if (keyProblem) throw new Error(ruleReason(keyProblem))
   const type = decodeInner(typeBytes, 'type')
   const typeProblem = checkType(type)
-  if (typeProblem) throw new Error(typeof type === 'object' && type !== null ? `type is ${describe(type)}` : typeProblem.reason)
-
-  let value: unknown
-  try {
-    value = JSON.parse(strictUtf8.decode(valueBytes))
-  } catch (err) {
-    throw new Error(`value is not UTF-8 JSON text (${(err as Error).message})`)
-  }
-  const valueProblem = checkValue(value)
-  if (valueProblem) throw new Error(valueProblem.reason)
+  if (typeProblem) throw new Error(typeof type === 'object' && type !== null ? `type is ${describe(type)} (rule type-value)` : ruleReason(typeProblem))
+  const value = readValueText(valueBytes)
   const timeProblem = checkClientTime(clientTime)
-  if (timeProblem) throw new Error(typeof clientTime === 'object' ? `clientTime is ${describe(clientTime)}` : timeProblem.reason)
+  if (timeProblem) throw new Error(typeof clientTime === 'object' ? `clientTime is ${describe(clientTime)} (rule client-time)` : ruleReason(timeProblem))
 
-  return { key: key as EventKey, type: type as EventType, value: value as JsonObject, clientTime: clientTime as number }
+  return { key: key as EventKey, type: type as EventType, value, clientTime: clientTime as number }
 }
 
 /**
@@ -213,10 +232,10 @@ export class EventbufV2Decoder {
     return this.#index
   }
 
-  push(chunk: Uint8Array): LogEvent[] {
+  push(chunk: Uint8Array): ReceivedEvent[] {
     if (this.#failed) throw this.#failed
     const buffer = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk])
-    const events: LogEvent[] = []
+    const events: ReceivedEvent[] = []
     let at = 0
     while (at < buffer.length) {
       const prefix = readLengthPrefix(buffer, at, this.maxEventBytes)
@@ -256,8 +275,8 @@ export class EventbufV2Decoder {
   }
 }
 
-/** Decodes a complete buffer of concatenated events. */
-export function decodeEventbufV2(bytes: Uint8Array, options?: EventbufV2DecoderOptions): LogEvent[] {
+/** Decodes a complete buffer of concatenated events; each value is its exact JSON text. */
+export function decodeEventbufV2(bytes: Uint8Array, options?: EventbufV2DecoderOptions): ReceivedEvent[] {
   const decoder = new EventbufV2Decoder(options)
   const events = decoder.push(bytes)
   decoder.end()
@@ -265,7 +284,7 @@ export function decodeEventbufV2(bytes: Uint8Array, options?: EventbufV2DecoderO
 }
 
 /** Decodes events from a stream of chunks (a node Readable, a web stream, any async iterable). */
-export async function* decodeEventbufV2Stream(chunks: AsyncIterable<Uint8Array>, options?: EventbufV2DecoderOptions): AsyncGenerator<LogEvent> {
+export async function* decodeEventbufV2Stream(chunks: AsyncIterable<Uint8Array>, options?: EventbufV2DecoderOptions): AsyncGenerator<ReceivedEvent> {
   const decoder = new EventbufV2Decoder(options)
   for await (const chunk of chunks) yield* decoder.push(chunk)
   decoder.end()

@@ -16,6 +16,8 @@ export type TailProblem =
   | { kind: 'read-retry'; key: string; attempt: number; reason: string }
   | { kind: 'store-failed'; key: string; reason: string }
   | { kind: 'stale-requests'; serverToken: string; reqIds: number[] }
+  /** Direct posts: a group commit stored other counts than its per-request counts said (a concurrent writer). */
+  | { kind: 'count-mismatch'; expected: number; stored: number }
 
 export type BatchResult = 'read' | 'damaged' | 'unreadable'
 

@@ -3,12 +3,10 @@
  * shared decoders: the tailer and direct posts use this one function, so a
  * request gives the same events whichever way it arrives.
  */
-import type { LoggedRequest } from '../reader/request-assembler.js'
+import type { DecoderRequest } from '../decoders/request-decoder.js'
 import type { RejectedRequest } from '../store/event-store.js'
-import { eventRecord, type EventRecord } from '../model/event-record.js'
-import { encodeKey } from '../formats/keyjson.js'
-import type { ReplayedEvent } from '../reader/decoders/request-decoder.js'
-import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
+import type { EventRecord } from '../model/event-record.js'
+import { RequestDecoderRegistry } from '../decoders/registry.js'
 
 export type RequestEvents =
   | { kind: 'events'; decoder: string; events: EventRecord[] }
@@ -17,12 +15,11 @@ export type RequestEvents =
   /** Its decoder refused the body; `error` says why (an LS_* error for bad input). */
   | { kind: 'undecodable'; decoder: string; error: Error & { code?: string } }
 
-export function requestEvents(registry: RequestDecoderRegistry, request: LoggedRequest): RequestEvents {
+export function requestEvents(registry: RequestDecoderRegistry, request: DecoderRequest): RequestEvents {
   const found = registry.find(request)
   if (!found) return { kind: 'no-decoder' }
   try {
-    const decoded = found.decoder.decode(request, found.url)
-    return { kind: 'events', decoder: found.decoder.name, events: decoded.map((event) => asEventRecord(event, found.decoder.name, request)) }
+    return { kind: 'events', decoder: found.decoder.name, events: found.decoder.decode(request, found.url) }
   } catch (err) {
     return { kind: 'undecodable', decoder: found.decoder.name, error: err as Error & { code?: string } }
   }
@@ -32,7 +29,7 @@ export function requestEvents(registry: RequestDecoderRegistry, request: LoggedR
 export const DEFAULT_MAX_REJECT_BODY_BYTES = 1024 * 1024
 
 /** A request that gave no events, as kept in the store's rejects for a user to look at. */
-export function rejectedRequest(origin: string, request: LoggedRequest, reason: string, message: string, maxBodyBytes = DEFAULT_MAX_REJECT_BODY_BYTES): RejectedRequest {
+export function rejectedRequest(origin: string, request: DecoderRequest, reason: string, message: string, maxBodyBytes = DEFAULT_MAX_REJECT_BODY_BYTES): RejectedRequest {
   const cut = request.body.byteLength > maxBodyBytes
   return {
     origin,
@@ -46,16 +43,3 @@ export function rejectedRequest(origin: string, request: LoggedRequest, reason: 
   }
 }
 
-/** Bridge while the decoders still return ReplayedEvent (the formats branch moves them to EventRecord). */
-function asEventRecord(event: ReplayedEvent, source: string, request: LoggedRequest): EventRecord {
-  return eventRecord({
-    bucket: event.bucket,
-    key: encodeKey(event.key),
-    type: event.type,
-    value: JSON.stringify(event.value),
-    clientTime: event.clientTime,
-    serverTime: event.serverTime,
-    source,
-    ip: request.ip === '' ? null : request.ip,
-  })
-}

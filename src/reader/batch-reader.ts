@@ -16,8 +16,8 @@ import { OUTCOME_NAMES, REQ_END_EVENT, RequestOutcome } from '../formats/batch-v
 import { readBatchBody, type BatchBodyOptions } from './batch-body.js'
 import { planBatches, type PlannedBatch } from './batch-plan.js'
 import type { BatchSource } from './batch-source.js'
-import { RequestDecoderRegistry } from './decoders/registry.js'
-import type { ReplayedEvent } from './decoders/request-decoder.js'
+import { RequestDecoderRegistry } from '../decoders/registry.js'
+import type { ReplayedEvent } from '../decoders/request-decoder.js'
 import { RequestAssembler, type LoggedRequest } from './request-assembler.js'
 import { requestInRange, validateTimeRange, type TimeRange } from './time-range.js'
 
@@ -193,7 +193,7 @@ export class BatchReader {
     }
     let events: ReplayedEvent[]
     try {
-      events = found.decoder.decode(request, found.url)
+      events = found.decoder.decode(request, found.url).map((record) => ({ ...record, serverToken: request.serverToken, reqId: request.reqId }))
     } catch (err) {
       this.report.undecodable++
       const reason = (err as LoggingSystemError).message ?? String(err)

@@ -1,9 +1,13 @@
 /**
  * The DevServer's in-memory events: per bucket, one event per key (the first
- * write stands), read back in key order. Listeners hear about every stored
- * batch and every reset; the live page's stream is built on them.
+ * write stands), read back in key order (keyjson byte order). Listeners hear
+ * about every stored batch and every reset; the live page's stream is built on
+ * them. A failing listener never fails a store: the events are kept and the
+ * error goes to onListenerError.
  */
-import { compareKeys, keyIdentity, type LogEvent, type StoredEvent } from '../formats/json-events.js'
+import { storedEventJson } from '../formats/json-events.js'
+import { compareEncodedKeys } from '../formats/keyjson.js'
+import type { EventRecord } from '../model/event-record.js'
 
 export interface StoreResult {
   stored: number
@@ -11,51 +15,74 @@ export interface StoreResult {
 }
 
 export type StoreChange =
-  | { kind: 'stored'; bucket: string; events: StoredEvent[] }
+  | { kind: 'stored'; bucket: string; events: EventRecord[] }
   | { kind: 'reset' }
 
 export type StoreListener = (change: StoreChange) => void
 
+export interface DevEventStoreOptions {
+  /** Called when a listener throws; the store has already kept the events. Default: ignore (the error is counted in listenerErrors). */
+  onListenerError?: (err: unknown, change: StoreChange) => void
+}
+
+/** The key bytes as a Map key: latin1 maps each byte to one character, so equal strings are equal bytes. */
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+}
+
 export class DevEventStore {
-  readonly #buckets = new Map<string, Map<string, StoredEvent>>()
+  readonly #buckets = new Map<string, Map<string, EventRecord>>()
   /** Sorted copies, dropped when a bucket changes. */
-  readonly #sorted = new Map<string, StoredEvent[]>()
+  readonly #sorted = new Map<string, EventRecord[]>()
   readonly #listeners = new Set<StoreListener>()
+  readonly #onListenerError: ((err: unknown, change: StoreChange) => void) | undefined
+  #listenerErrors = 0
+
+  constructor(options: DevEventStoreOptions = {}) {
+    this.#onListenerError = options.onListenerError
+  }
 
   /**
-   * Stores the events of one request, all stamped with `serverTime`. A key
-   * already in the bucket, or earlier in the same call, is a duplicate and is
-   * not stored again.
+   * Stores the events of one request. A key already in its bucket, or earlier
+   * in the same call, is a duplicate and is not stored again.
    */
-  add(bucket: string, events: readonly LogEvent[], serverTime: number): StoreResult {
-    let map = this.#buckets.get(bucket)
-    if (!map) {
-      map = new Map()
-      this.#buckets.set(bucket, map)
-    }
-    const stored: StoredEvent[] = []
-    for (const event of events) {
-      const id = keyIdentity(event.key)
+  add(records: readonly EventRecord[]): StoreResult {
+    const storedByBucket = new Map<string, EventRecord[]>()
+    for (const record of records) {
+      let map = this.#buckets.get(record.bucket)
+      if (!map) {
+        map = new Map()
+        this.#buckets.set(record.bucket, map)
+      }
+      const id = keyId(record.key)
       if (map.has(id)) continue
-      const record: StoredEvent = { key: event.key, type: event.type, value: event.value, clientTime: event.clientTime, serverTime }
       map.set(id, record)
+      const stored = storedByBucket.get(record.bucket) ?? []
       stored.push(record)
+      storedByBucket.set(record.bucket, stored)
     }
-    if (stored.length > 0) {
+    let count = 0
+    for (const [bucket, stored] of storedByBucket) {
+      count += stored.length
       this.#sorted.delete(bucket)
       this.#emit({ kind: 'stored', bucket, events: stored })
     }
-    return { stored: stored.length, duplicates: events.length - stored.length }
+    return { stored: count, duplicates: records.length - count }
   }
 
-  /** The bucket's events in key order (formats/json-events.md, "Key order"). */
-  events(bucket: string): StoredEvent[] {
+  /** The bucket's events in key order (formats/keyjson.md, "Order"). */
+  events(bucket: string): EventRecord[] {
     let sorted = this.#sorted.get(bucket)
     if (!sorted) {
-      sorted = [...(this.#buckets.get(bucket)?.values() ?? [])].sort((a, b) => compareKeys(a.key, b.key))
+      sorted = [...(this.#buckets.get(bucket)?.values() ?? [])].sort((a, b) => compareEncodedKeys(a.key, b.key))
       this.#sorted.set(bucket, sorted)
     }
     return sorted
+  }
+
+  /** `{"events": [...]}` for the bucket, values as their exact text (the answer of GET /events.json). */
+  eventsJson(bucket: string): string {
+    return `{"events":[${this.events(bucket).map(storedEventJson).join(',')}]}`
   }
 
   /** Every bucket that has events, with its count, by name. */
@@ -68,6 +95,11 @@ export class DevEventStore {
     let total = 0
     for (const map of this.#buckets.values()) total += map.size
     return total
+  }
+
+  /** How many times a listener threw. */
+  get listenerErrors(): number {
+    return this.#listenerErrors
   }
 
   /** Deletes every event of every bucket; returns how many there were. */
@@ -86,6 +118,18 @@ export class DevEventStore {
   }
 
   #emit(change: StoreChange): void {
-    for (const listener of this.#listeners) listener(change)
+    for (const listener of this.#listeners) {
+      try {
+        listener(change)
+      } catch (err) {
+        // The change already happened; a listener (a live stream) must not turn it into a failure.
+        this.#listenerErrors++
+        try {
+          this.#onListenerError?.(err, change)
+        } catch {
+          // An error reporter that fails has nothing left to tell.
+        }
+      }
+    }
   }
 }

@@ -9,8 +9,11 @@ import { bucketFromQuery, requiredBucket } from '../formats/bucket.js'
 import type { ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { BadRequestError, EventDecodeError, EventValidationError, InvalidOptionError } from '../errors.js'
-import { decodeEventbufV2, EVENTBUF_V2_CONTENT_TYPE } from '../formats/eventbuf-v2.js'
-import { eventsFromJsonBody, type LogEvent } from '../formats/json-events.js'
+import { liveDecoderRequest } from '../decoders/live-request.js'
+import { decodePostEvents, targetUrl } from '../decoders/post-events.js'
+import { EVENTBUF_V2_CONTENT_TYPE } from '../formats/eventbuf-v2.js'
+import { storedEventJson } from '../formats/json-events.js'
+import type { EventRecord } from '../model/event-record.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { DevEventStore } from './dev-event-store.js'
 import { renderDevServerPage } from './dev-server-page.js'
@@ -76,36 +79,11 @@ function bucketOf(request: FastifyRequest, required: boolean): string | undefine
   return required ? requiredBucket(values) : bucketFromQuery(values)
 }
 
-function mediaTypeOf(request: FastifyRequest): string | undefined {
-  const header = request.headers['content-type']
-  return header === undefined ? undefined : header.split(';')[0]!.trim().toLowerCase()
-}
-
-function parseEvents(request: FastifyRequest, maxEvents: number): LogEvent[] {
-  const mediaType = mediaTypeOf(request)
+/** The request's events, decoded by the same function the decoders use for logged requests. */
+function decodeRequest(request: FastifyRequest, serverTime: number, maxEvents: number): EventRecord[] {
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-  if (mediaType === 'application/json') {
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(body.toString('utf8'))
-    } catch (err) {
-      throw new BadRequestError(400, `malformed JSON: ${(err as Error).message}`)
-    }
-    const events = eventsFromJsonBody(parsed)
-    if (events.length > maxEvents) throw new BadRequestError(413, `${events.length} events in one request; the limit is ${maxEvents}`)
-    return events
-  }
-  if (mediaType === EVENTBUF_V2_CONTENT_TYPE) {
-    try {
-      return decodeEventbufV2(body, { maxEvents })
-    } catch (err) {
-      if (err instanceof EventDecodeError && err.reason.startsWith('more than ')) {
-        throw new BadRequestError(413, `more than ${maxEvents} events in one request`)
-      }
-      throw err
-    }
-  }
-  throw new BadRequestError(415, `content type ${mediaType === undefined ? '(none)' : JSON.stringify(mediaType)} is not supported; send application/json or ${EVENTBUF_V2_CONTENT_TYPE}`)
+  const live = liveDecoderRequest({ method: request.method, url: request.url, headers: request.headers, ip: request.ip, body, time: serverTime })
+  return decodePostEvents(live, targetUrl(request.url)!, { maxEvents })
 }
 
 /** The JSON body of an error answer: `{error, reason}`, plus `index`, `rule` or `offset` when they apply. */
@@ -120,8 +98,17 @@ function errorBody(err: unknown): { status: number; body: Record<string, unknown
   return { status, body: { error: fastifyError.code ?? 'LS_INTERNAL', reason: status === 500 ? 'internal error' : String(fastifyError.message) } }
 }
 
-function writeStreamMessage(raw: ServerResponse, event: string, data: unknown): void {
-  raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+/**
+ * One server-sent event. `data` is JSON text; value texts kept as received may
+ * hold line breaks (whitespace between tokens), so each line gets its own
+ * `data:` field and the browser joins them back with "\n".
+ */
+function writeStreamMessage(raw: ServerResponse, event: string, data: string): void {
+  raw.write(`event: ${event}\ndata: ${data.split(/\r\n|\r|\n/).join('\ndata: ')}\n\n`)
+}
+
+function storedMessage(bucket: string, events: readonly EventRecord[]): string {
+  return `{"bucket":${JSON.stringify(bucket)},"events":[${events.map(storedEventJson).join(',')}]}`
 }
 
 /**
@@ -157,11 +144,11 @@ export const devServerPlugin: FastifyPluginAsync<DevServerOptions> = async (app,
     },
   }, async (request) => {
     const serverTime = options.now()
-    const events = parseEvents(request, options.maxEvents)
-    return store.add(bucketOf(request, true), events, serverTime)
+    return store.add(decodeRequest(request, serverTime, options.maxEvents))
   })
 
-  app.get('/events.json', async (request) => ({ events: store.events(bucketOf(request, true)) }))
+  // Built as text: values are embedded exactly as received, never parsed (so never too deep to answer).
+  app.get('/events.json', async (request, reply) => reply.type('application/json; charset=utf-8').send(store.eventsJson(bucketOf(request, true))))
   app.get('/buckets.json', async () => ({ buckets: store.buckets() }))
   app.get('/reset', async () => ({ deleted: store.reset() }))
 
@@ -178,12 +165,18 @@ export const devServerPlugin: FastifyPluginAsync<DevServerOptions> = async (app,
     raw.write('retry: 1000\n\n')
     streams.add(raw)
     const unsubscribe = store.subscribe((change) => {
-      if (change.kind === 'reset') writeStreamMessage(raw, 'reset', {})
-      else if (bucket === undefined || change.bucket === bucket) writeStreamMessage(raw, 'events', { bucket: change.bucket, events: change.events })
+      try {
+        if (change.kind === 'reset') writeStreamMessage(raw, 'reset', '{}')
+        else if (bucket === undefined || change.bucket === bucket) writeStreamMessage(raw, 'events', storedMessage(change.bucket, change.events))
+      } catch (err) {
+        // This stream is broken; the events are stored. End the stream, the page reconnects and reloads.
+        request.log.warn({ err }, 'DevServer live stream failed; ending it')
+        raw.destroy()
+      }
     })
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), options.heartbeatMs).unref()
     // Tell the page it is connected, so it can load what is already there without missing anything.
-    writeStreamMessage(raw, 'ready', { buckets: store.buckets() })
+    writeStreamMessage(raw, 'ready', JSON.stringify({ buckets: store.buckets() }))
     raw.on('close', () => {
       clearInterval(heartbeat)
       unsubscribe()

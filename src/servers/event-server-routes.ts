@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { DirectIngest } from '../ingest/direct-ingest.js'
-import type { RequestDecoderRegistry } from '../reader/decoders/registry.js'
+import type { RequestDecoderRegistry } from '../decoders/registry.js'
 import type { EventServerMetrics } from '../ops/event-server-metrics.js'
 import type { EventStore } from '../store/event-store.js'
 import type { ServerLogger } from './logging-server.js'

@@ -11,7 +11,7 @@ import { InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { DirectIngest } from '../ingest/direct-ingest.js'
 import { BatchTailer, type BatchTailerOptions } from '../ingest/batch-tailer.js'
 import type { IngestObserver, TailProblem } from '../ingest/ingest-observer.js'
-import { RequestDecoderRegistry } from '../reader/decoders/registry.js'
+import { RequestDecoderRegistry } from '../decoders/registry.js'
 import { createEventServerMetrics, type EventServerMetrics } from '../ops/event-server-metrics.js'
 import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
@@ -44,7 +44,7 @@ export const STORE_RETRY_AFTER_SECONDS = 1
 export type EventServerTailOptions = Omit<BatchTailerOptions, 'store' | 'observer' | 'decoders'>
 
 export interface EventServerOptions {
-  /** Where events live. listen() opens it, close() closes it. Required. */
+  /** Where events live: an open store (openEventStore gives one). close() closes it. Required. */
   store: EventStore
   /** Tail a LoggingServer's batches into the store. Default: none (direct posts only). */
   tail?: EventServerTailOptions
@@ -149,7 +149,6 @@ export class EventServer {
   readonly #health = { commitFailing: false }
   readonly #tailSource: EventServerTailOptions['source'] | undefined
   #url: string | undefined
-  #opened = false
   #closing: Promise<void> | undefined
 
   constructor(options: EventServerOptions) {
@@ -210,12 +209,8 @@ export class EventServer {
     return status.listening && !status.commitFailing
   }
 
-  /** Opens the store, listens, then starts tailing. Resolves with the base URL. */
+  /** Listens, then starts tailing. Resolves with the base URL. */
   async listen(port: number = DEFAULT_EVENT_SERVER_PORT, host: string = DEFAULT_EVENT_SERVER_HOST): Promise<string> {
-    if (!this.#opened) {
-      await this.store.open()
-      this.#opened = true
-    }
     await this.app.listen({ port, host })
     const address = this.app.server.address() as AddressInfo
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
@@ -231,7 +226,7 @@ export class EventServer {
       await this.tailer?.stop()
       await this.#tailSource?.close?.()
       await this.app.close()
-      if (this.#opened) await this.store.close()
+      await this.store.close()
     })()
     return this.#closing
   }

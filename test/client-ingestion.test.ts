@@ -36,6 +36,7 @@ function storeWithLostAnswers(path: string): EventStore & { loseNextAnswer(): vo
 
 async function startEventServer(t: Test, options: Partial<ConstructorParameters<typeof EventServer>[0]> = {}) {
   const store = storeWithLostAnswers(join(tempDir(t), 'events.duckdb'))
+  await store.open()
   const server = new EventServer({ store, ...options })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())

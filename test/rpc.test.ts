@@ -14,6 +14,7 @@ import { tempDir } from './helpers/temp.js'
 
 async function start(t: Test) {
   const store = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb') })
+  await store.open()
   const server = new EventServer({ store })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())

@@ -85,6 +85,7 @@ seg_invalid = [
  {'name': 'properties not an object', 'request': req('POST', '/v1/track', '{"event":"E","userId":"u","properties":[1]}', {}), 'status': 400, 'message': 'body.properties must be a JSON object'},
  {'name': 'type contradicts the path', 'request': req('POST', '/v1/track', '{"type":"identify","userId":"u"}', {}), 'status': 400, 'message': 'does not match the path'},
  {'name': 'messageId with U+0000 cannot be a key', 'request': req('POST', '/v1/track', '{"event":"E","userId":"u","messageId":"a\\u0000b"}', {}), 'status': 400, 'message': 'body.messageId "a\\u0000b" cannot be an event key'},
+ {'name': 'nested deeper than 64', 'request': req('POST', '/v1/track', '{"event":"E","userId":"u","properties":{"a":' + '[' * 70 + ']' * 70 + '}}', {}), 'status': 400, 'message': 'JSON nested deeper than 64'},
  {'name': 'broken gzip', 'request': req('POST', '/v1/batch', b'\x1f\x8b\x08\x00garbage', {'content-encoding': 'gzip'}), 'status': 400, 'message': 'not valid gzip'},
  {'name': 'GET is not read', 'request': req('GET', '/v1/track'), 'status': 405, 'message': 'reads POST'},
 ]

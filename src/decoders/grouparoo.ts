@@ -7,7 +7,7 @@ import { ClientRequestError } from '../errors.js'
 import { basicAuthUser, bearerToken, bodyText, idText, jsonDocument, parseTime, uuidFromName } from './client-body.js'
 import { jsonFailure, type ClientFormat } from './client-request.js'
 import { stringKey } from './event-key.js'
-import { isJsonObject, objectMembers } from './json-text.js'
+import { isJsonObject } from './json-text.js'
 
 const FORMAT = 'grouparoo'
 
@@ -43,7 +43,7 @@ export const grouparooFormat: ClientFormat = {
     let value = '{}'
     if (event.data !== undefined && event.data !== null) {
       if (!isJsonObject(event.data)) fail('"data" must be a JSON object')
-      const span = objectMembers(doc.text, doc.root()).get('data')!
+      const span = doc.members(doc.root()).get('data')!
       value = doc.text.slice(span.start, span.end)
     }
     const writeKey = idText(event.apiKey) ?? url.searchParams.get('apiKey') ?? bearerToken(request.headers) ?? basicAuthUser(request.headers) ?? null

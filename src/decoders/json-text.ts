@@ -1,152 +1,72 @@
 /**
- * Where the parts of a JSON document are in its text, so an event's value can
- * be cut out of the body exactly as the client wrote it (never re-serialised).
- * The text is checked with JSON.parse first; the scanner only walks text that
- * is known to be valid JSON, and checks the nesting depth on the way.
+ * A parsed client body with the text spans of its parts, so an event's value
+ * can be cut out exactly as the client wrote it (never re-serialised). The
+ * text is checked and scanned by the formats layer's scanner
+ * (src/formats/json-text.ts: RFC 8259, no recursion, a depth limit); values
+ * for the decoders' checks come from JSON.parse of the same, valid, text.
  */
+import { scanJson, JsonTextError as ScanError, type JsonNode } from '../formats/json-text.js'
 
-/** Deeper documents are refused: nothing a client sends needs more, and deep ones cost stack elsewhere. */
+/** Deeper documents are refused: nothing a client sends needs more. */
 export const MAX_JSON_DEPTH = 64
+/** Levels whose children are kept: a JSON-RPC batch → request → params → events → event is 4 below the root. */
+const KEEP_LEVELS = 5
 
-/** A span [start, end) of the text. */
+/** A span [start, end) of the text (UTF-16 indexes). */
 export interface TextSpan {
   start: number
   end: number
 }
 
+/** The body is not JSON, or nests too deep; the message names the offset. */
 export class JsonTextError extends Error {}
-
-/** Parses `text`, or throws JsonTextError saying why (JSON.parse's message names the position). */
-export function parseJson(text: string): unknown {
-  const depth = maxDepth(text)
-  if (depth > MAX_JSON_DEPTH) throw new JsonTextError(`JSON nested ${depth} deep; the limit is ${MAX_JSON_DEPTH}`)
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw new JsonTextError(`malformed JSON: ${(err as Error).message}`)
-  }
-}
-
-/** The deepest nesting of arrays and objects, ignoring brackets inside strings. */
-export function maxDepth(text: string): number {
-  let depth = 0
-  let deepest = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 0x22) i = stringEnd(text, i) - 1
-    else if (c === 0x7b || c === 0x5b) {
-      depth++
-      if (depth > deepest) deepest = depth
-    } else if (c === 0x7d || c === 0x5d) depth--
-  }
-  return deepest
-}
-
-function skipSpace(text: string, i: number): number {
-  while (i < text.length) {
-    const c = text.charCodeAt(i)
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break
-    i++
-  }
-  return i
-}
-
-/** `i` at an opening quote; returns the index after the closing one. */
-function stringEnd(text: string, i: number): number {
-  for (i++; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 0x5c) i++
-    else if (c === 0x22) return i + 1
-  }
-  return text.length
-}
-
-/** `i` at the start of a value; returns the index after it. */
-function valueEnd(text: string, i: number): number {
-  const c = text.charCodeAt(i)
-  if (c === 0x22) return stringEnd(text, i)
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0
-    for (; i < text.length; i++) {
-      const d = text.charCodeAt(i)
-      if (d === 0x22) i = stringEnd(text, i) - 1
-      else if (d === 0x7b || d === 0x5b) depth++
-      else if (d === 0x7d || d === 0x5d) {
-        depth--
-        if (depth === 0) return i + 1
-      }
-    }
-    return text.length
-  }
-  // Number, true, false, null: up to the next delimiter.
-  while (i < text.length) {
-    const d = text.charCodeAt(i)
-    if (d === 0x2c || d === 0x7d || d === 0x5d || d === 0x20 || d === 0x09 || d === 0x0a || d === 0x0d) break
-    i++
-  }
-  return i
-}
-
-/** The span of the whole document's value (without surrounding whitespace). */
-export function rootSpan(text: string): TextSpan {
-  const start = skipSpace(text, 0)
-  return { start, end: valueEnd(text, start) }
-}
-
-/** The members of the object at `span`: name → span of its value. A repeated name keeps the last, as JSON.parse does. */
-export function objectMembers(text: string, span: TextSpan): Map<string, TextSpan> {
-  const members = new Map<string, TextSpan>()
-  let i = skipSpace(text, span.start + 1)
-  if (text.charCodeAt(i) === 0x7d) return members
-  while (i < span.end) {
-    const nameEnd = stringEnd(text, i)
-    const name = JSON.parse(text.slice(i, nameEnd)) as string
-    i = skipSpace(text, nameEnd) + 1 // past ':'
-    const start = skipSpace(text, i)
-    const end = valueEnd(text, start)
-    members.set(name, { start, end })
-    i = skipSpace(text, end)
-    if (text.charCodeAt(i) !== 0x2c) break
-    i = skipSpace(text, i + 1)
-  }
-  return members
-}
-
-/** The spans of the elements of the array at `span`. */
-export function arrayElements(text: string, span: TextSpan): TextSpan[] {
-  const elements: TextSpan[] = []
-  let i = skipSpace(text, span.start + 1)
-  if (text.charCodeAt(i) === 0x5d) return elements
-  while (i < span.end) {
-    const start = i
-    const end = valueEnd(text, start)
-    elements.push({ start, end })
-    i = skipSpace(text, end)
-    if (text.charCodeAt(i) !== 0x2c) break
-    i = skipSpace(text, i + 1)
-  }
-  return elements
-}
-
-/** A parsed document with its text, for cutting values out exactly. */
-export class JsonDocument {
-  readonly value: unknown
-  constructor(readonly text: string) {
-    this.value = parseJson(text)
-  }
-
-  /** The text of member `name` of the object at `span`, or undefined when it has none. */
-  memberText(span: TextSpan, name: string): string | undefined {
-    const member = objectMembers(this.text, span).get(name)
-    return member ? this.text.slice(member.start, member.end) : undefined
-  }
-
-  root(): TextSpan {
-    return rootSpan(this.text)
-  }
-}
 
 /** True for a plain JSON object (not null, not an array). */
 export function isJsonObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+export class JsonDocument {
+  readonly value: unknown
+  private readonly nodes = new Map<number, JsonNode>()
+  private readonly rootNode: JsonNode
+
+  constructor(readonly text: string) {
+    try {
+      this.rootNode = scanJson(text, { maxDepth: MAX_JSON_DEPTH, keepLevels: KEEP_LEVELS })
+    } catch (err) {
+      if (!(err instanceof ScanError)) throw err
+      throw new JsonTextError(err.tooDeep ? `JSON nested deeper than ${MAX_JSON_DEPTH} at offset ${err.offset}` : `malformed JSON: ${err.message}`)
+    }
+    this.index(this.rootNode)
+    this.value = JSON.parse(text)
+  }
+
+  private index(node: JsonNode): void {
+    this.nodes.set(node.start, node)
+    for (const member of node.members ?? []) this.index(member.node)
+    for (const element of node.elements ?? []) this.index(element)
+  }
+
+  root(): TextSpan {
+    return { start: this.rootNode.start, end: this.rootNode.end }
+  }
+
+  /** The members of the object at `span`: name → span of its value (a repeated name keeps the last, as JSON.parse does). */
+  members(span: TextSpan): Map<string, TextSpan> {
+    const members = new Map<string, TextSpan>()
+    for (const { name, node } of this.nodes.get(span.start)?.members ?? []) members.set(name, { start: node.start, end: node.end })
+    return members
+  }
+
+  /** The spans of the elements of the array at `span`. */
+  elements(span: TextSpan): TextSpan[] {
+    return (this.nodes.get(span.start)?.elements ?? []).map((node) => ({ start: node.start, end: node.end }))
+  }
+
+  /** The exact text of member `name` of the object at `span`, or undefined when it has none. */
+  memberText(span: TextSpan, name: string): string | undefined {
+    const member = this.members(span).get(name)
+    return member ? this.text.slice(member.start, member.end) : undefined
+  }
 }

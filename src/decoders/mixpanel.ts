@@ -8,7 +8,7 @@ import { ClientRequestError } from '../errors.js'
 import { bodyText, clientIdKeyText, decodeBase64, formFields, idText, jsonDocument, looksLikeJson, requestKeyText } from './client-body.js'
 import type { ClientEvent, ClientFormat, ClientRequest } from './client-request.js'
 import { stringKey } from './event-key.js'
-import { arrayElements, isJsonObject, objectMembers, type JsonDocument, type TextSpan } from './json-text.js'
+import { isJsonObject, type JsonDocument, type TextSpan } from './json-text.js'
 
 const FORMAT = 'mixpanel'
 
@@ -49,7 +49,7 @@ export const mixpanelFormat: ClientFormat = {
     const doc = jsonDocument(FORMAT, dataText(request, url), 'data')
     const root = doc.root()
     const items: { span: TextSpan; item: unknown }[] = Array.isArray(doc.value)
-      ? arrayElements(doc.text, root).map((span, i) => ({ span, item: (doc.value as unknown[])[i] }))
+      ? doc.elements(root).map((span, i) => ({ span, item: (doc.value as unknown[])[i] }))
       : [{ span: root, item: doc.value }]
     if (items.length === 0) fail('data holds no events')
     const engage = url.pathname.replace(/\/$/, '') === '/engage'
@@ -93,7 +93,7 @@ function trackEvent(request: ClientRequest, doc: JsonDocument, span: TextSpan, i
     userId = idText(props.alias) ?? null
   }
 
-  const propertiesSpan = objectMembers(doc.text, span).get('properties')!
+  const propertiesSpan = doc.members(span).get('properties')!
   const insertId = idText(props.$insert_id)
   return {
     key: stringKey(insertId !== undefined ? clientIdKeyText(FORMAT, insertId, `${at}.properties.$insert_id`) : requestKeyText(request, index)),

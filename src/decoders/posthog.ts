@@ -19,7 +19,7 @@ import {
 } from './client-body.js'
 import { jsonFailure, type ClientEvent, type ClientFormat, type ClientRequest } from './client-request.js'
 import { stringKey } from './event-key.js'
-import { arrayElements, isJsonObject, objectMembers, type JsonDocument, type TextSpan } from './json-text.js'
+import { isJsonObject, type JsonDocument, type TextSpan } from './json-text.js'
 
 const FORMAT = 'posthog'
 
@@ -68,11 +68,11 @@ export const posthogFormat: ClientFormat = {
     let top: Record<string, unknown> = {}
     let items: { span: TextSpan; event: unknown }[]
     if (Array.isArray(doc.value)) {
-      items = arrayElements(doc.text, root).map((span, i) => ({ span, event: (doc.value as unknown[])[i] }))
+      items = doc.elements(root).map((span, i) => ({ span, event: (doc.value as unknown[])[i] }))
     } else if (isJsonObject(doc.value)) {
       top = doc.value
       if (Array.isArray(top.batch)) {
-        const spans = arrayElements(doc.text, objectMembers(doc.text, root).get('batch')!)
+        const spans = doc.elements(doc.members(root).get('batch')!)
         items = spans.map((span, i) => ({ span, event: (top.batch as unknown[])[i] }))
       } else if (top.event !== undefined) {
         items = [{ span: root, event: top }]
@@ -125,7 +125,7 @@ function captureEvent(request: ClientRequest, doc: JsonDocument, span: TextSpan,
   const mergedProperty = MERGED_ID_PROPERTY[event.event]
   const anonymousId = mergedProperty === undefined ? null : (idText(props[mergedProperty]) ?? null)
 
-  const propertiesSpan = properties === undefined || properties === null ? undefined : objectMembers(doc.text, span).get('properties')
+  const propertiesSpan = properties === undefined || properties === null ? undefined : doc.members(span).get('properties')
   const value = propertiesSpan ? doc.text.slice(propertiesSpan.start, propertiesSpan.end) : '{}'
 
   let times: { clientTime: number; originalClientTime: number | null }

@@ -7,7 +7,7 @@ import { ClientRequestError } from '../errors.js'
 import { basicAuthUser, bodyText, clientIdKeyText, correctedTimes, idText, jsonDocument, parseTime, requestKeyText } from './client-body.js'
 import { jsonFailure, type ClientEvent, type ClientFormat, type ClientRequest } from './client-request.js'
 import { stringKey } from './event-key.js'
-import { arrayElements, isJsonObject, objectMembers, type TextSpan } from './json-text.js'
+import { isJsonObject, type JsonDocument, type TextSpan } from './json-text.js'
 
 const FORMAT = 'segment'
 /** Segment's documented limits: 32 KB an event, 500 KB a request. */
@@ -54,7 +54,7 @@ export const segmentFormat: ClientFormat = {
     let messages: { span: TextSpan; message: Record<string, unknown>; call: SegmentCall; at: string }[]
     if (call === 'batch' || call === 'import') {
       if (!Array.isArray(body.batch)) fail('body must have a "batch" array')
-      const spans = arrayElements(doc.text, objectMembers(doc.text, root).get('batch')!)
+      const spans = doc.elements(doc.members(root).get('batch')!)
       messages = (body.batch as unknown[]).map((message, index) => {
         if (!isJsonObject(message)) fail(`batch[${index}] must be a JSON object`)
         if (!isCall(message.type)) fail(`batch[${index}].type must be one of ${SEGMENT_CALLS.join(', ')}, got ${JSON.stringify(message.type)}`)
@@ -67,7 +67,7 @@ export const segmentFormat: ClientFormat = {
     }
 
     const writeKey = basicAuthUser(request.headers) ?? idText(body.writeKey) ?? null
-    const events = messages.map(({ span, message, call, at }, index) => messageEvent(request, doc.text, span, message, call, at, index, batchSentAt))
+    const events = messages.map(({ span, message, call, at }, index) => messageEvent(request, doc, span, message, call, at, index, batchSentAt))
     return { format: FORMAT, writeKey, events }
   },
 
@@ -82,7 +82,7 @@ export const segmentFormat: ClientFormat = {
 
 function messageEvent(
   request: ClientRequest,
-  text: string,
+  doc: JsonDocument,
   span: TextSpan,
   message: Record<string, unknown>,
   call: SegmentCall,
@@ -90,7 +90,7 @@ function messageEvent(
   index: number,
   batchSentAt: number | undefined,
 ): ClientEvent {
-  const eventBytes = Buffer.byteLength(text.slice(span.start, span.end))
+  const eventBytes = Buffer.byteLength(doc.text.slice(span.start, span.end))
   if (eventBytes > SEGMENT_MAX_EVENT_BYTES) fail(`${at} is ${eventBytes} bytes; Segment's limit is ${SEGMENT_MAX_EVENT_BYTES} (32 KB) an event`)
 
   const userId = idText(message.userId) ?? null
@@ -109,8 +109,7 @@ function messageEvent(
   const member = VALUE_MEMBER[call]
   if (member !== undefined && message[member] !== undefined && message[member] !== null) {
     if (!isJsonObject(message[member])) fail(`${at}.${member} must be a JSON object`)
-    const memberSpan = objectMembers(text, span).get(member)!
-    value = text.slice(memberSpan.start, memberSpan.end)
+    value = doc.memberText(span, member)!
   }
 
   const given = message.timestamp ?? message.originalTimestamp

@@ -53,7 +53,6 @@ export async function registerClientRoutes(app: FastifyInstance, context: EventS
     }
     const result = await ingest.decode(clientRequest)
     if (result.kind === 'refused') {
-      context.metrics.requestSkipped?.(result.code === 'LS_WRITE_KEY' ? 'bad-write-key' : 'undecodable')
       if (result.format && result.url) return send(reply, result.format.failure(result.url, result.status, result.message))
       return reply.code(result.status).send({ error: result.code, reason: result.message })
     }

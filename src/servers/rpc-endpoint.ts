@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { basicAuthUser, bearerToken, idText } from '../decoders/client-body.js'
-import { JsonDocument, JsonTextError, arrayElements, isJsonObject, objectMembers, type TextSpan } from '../decoders/json-text.js'
+import { JsonDocument, JsonTextError, isJsonObject, type TextSpan } from '../decoders/json-text.js'
 import { LoggingSystemError } from '../errors.js'
 import { checkKey, encodeKey, type EventKey } from '../formats/keyjson.js'
 import type { WriteKeys } from '../ingest/write-keys.js'
@@ -71,7 +71,7 @@ function rpcEvent(doc: JsonDocument, span: TextSpan, event: unknown, at: string,
   let value = '{}'
   if (event.value !== undefined) {
     if (!isJsonObject(event.value)) invalidParams(`${at}.value must be a JSON object`)
-    const valueSpan = objectMembers(doc.text, span).get('value')!
+    const valueSpan = doc.members(span).get('value')!
     value = doc.text.slice(valueSpan.start, valueSpan.end)
   }
   let clientTime = base.time
@@ -117,7 +117,7 @@ export function registerRpcEndpoint(app: FastifyInstance, context: EventServerCo
       if (message.method !== 'track' && message.method !== 'batch') throw new RpcError(RPC_ERRORS.methodNotFound, `no method ${JSON.stringify(message.method)}; the methods are track and batch`)
       const params = message.params
       if (!isJsonObject(params)) invalidParams('params must be an object')
-      const paramsSpan = objectMembers(doc.text, span).get('params')!
+      const paramsSpan = doc.members(span).get('params')!
       const reqId = names.next()
       const time = now()
       const base = { serverToken: names.serverToken, reqId, time, ip: connection.ip }
@@ -127,7 +127,7 @@ export function registerRpcEndpoint(app: FastifyInstance, context: EventServerCo
       } else {
         if (!Array.isArray(params.events)) invalidParams('params.events must be an array')
         if (params.events.length > limits.maxEvents) invalidParams(`${params.events.length} events in one call; the limit is ${limits.maxEvents}`)
-        const spans = arrayElements(doc.text, objectMembers(doc.text, paramsSpan).get('events')!)
+        const spans = doc.elements(doc.members(paramsSpan).get('events')!)
         events = params.events.map((event, index) => rpcEvent(doc, spans[index]!, event, `params.events[${index}]`, { ...base, index }))
       }
       let key: { name: string; bucket: string }
@@ -163,7 +163,7 @@ export function registerRpcEndpoint(app: FastifyInstance, context: EventServerCo
     const root = doc.root()
     if (Array.isArray(doc.value)) {
       if (doc.value.length === 0) return socket.send(errorResponse(null, new RpcError(RPC_ERRORS.invalidRequest, 'an empty batch')))
-      const spans = arrayElements(doc.text, root)
+      const spans = doc.elements(root)
       const answers = await Promise.all(doc.value.map((message, i) => call(doc, spans[i]!, message, connection)))
       const sent = answers.filter((answer): answer is string => answer !== undefined)
       if (sent.length > 0 && socket.readyState === socket.OPEN) socket.send(`[${sent.join(',')}]`)

@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // EventStore benchmark (embedded DuckDB): bulk insert rate and range-read latency on a 1M-event bucket.
 //
-//   node store-bench.mjs [--events 1000000] [--batch 10000] [--reads 300] [--other-buckets 20] [--json out.json]
+//   node store-bench.mjs [--events 1000000] [--batch 10000] [--reads 300] [--other-buckets 20] [--threads 1]
+//                        [--cluster-after 0] [--json out.json]
+//
+// --cluster-after 0 (default) leaves clustering off while inserting, then reads before and after one cluster();
+// --cluster-after 100000 (the store's default) measures the insert rate with clustering on its own.
 //
 // Keys are keyjson integers (formats/keyjson.md) in increasing order, as time-ordered keys arrive;
 // `--other-buckets` spreads 10 % of the events over other buckets interleaved with the main one.
@@ -19,6 +23,7 @@ const { values: args } = parseArgs({
     reads: { type: 'string', default: '300' },
     'other-buckets': { type: 'string', default: '20' },
     threads: { type: 'string', default: '1' },
+    'cluster-after': { type: 'string', default: '0' },
     json: { type: 'string' },
   },
 })
@@ -60,10 +65,10 @@ function quantile(sorted, q) {
 
 const dir = mkdtempSync(join(tmpdir(), 'ls-store-bench-'))
 const path = join(dir, 'events.duckdb')
-const store = new DuckDbEventStore({ path, threads: Number(args.threads) })
+const store = new DuckDbEventStore({ path, threads: Number(args.threads), clusterAfterRows: Number(args['cluster-after']) })
 await store.open()
 const t0 = Date.UTC(2026, 10, 26)
-const results = { machine: 'shared 2-core box, loaded by other jobs', events: EVENTS, batch: BATCH, threads: Number(args.threads) }
+const results = { machine: 'shared 2-core box, loaded by other jobs', events: EVENTS, batch: BATCH, threads: Number(args.threads), clusterAfterRows: Number(args['cluster-after']) }
 
 // Insert.
 let written = 0
@@ -81,6 +86,7 @@ while (written < EVENTS) {
   if (result.stored !== events.length) throw new Error(`stored ${result.stored} of ${events.length}`)
   written += n
 }
+await store.whenClustered()
 const insertSeconds = Number(process.hrtime.bigint() - insertStart) / 1e9
 const totalInserted = EVENTS + otherSeq
 results.insert = {
@@ -109,11 +115,11 @@ async function timeRead(query) {
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, n }
 }
 
-async function readSeries(label, makeQuery) {
-  for (let i = 0; i < 10; i++) await timeRead(makeQuery(Math.floor(Math.random() * (EVENTS - 1000))))
+async function readSeries(label, makeQuery, span = 1000) {
+  for (let i = 0; i < 10; i++) await timeRead(makeQuery(Math.floor(Math.random() * (EVENTS - span))))
   const times = []
   for (let i = 0; i < READS; i++) {
-    const start = Math.floor(Math.random() * (EVENTS - 1000))
+    const start = Math.floor(Math.random() * (EVENTS - span))
     const { ms, n } = await timeRead(makeQuery(start))
     if (n !== 1000) throw new Error(`${label}: read ${n} events, expected 1000`)
     times.push(ms)
@@ -124,9 +130,21 @@ async function readSeries(label, makeQuery) {
   return figures
 }
 
-results.rangeFromTo = await readSeries('range [from, to) of 1,000', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 1000) }))
-results.rangeFromLimit = await readSeries('range from + limit 1,000', (s) => ({ bucket: 'main', from: intKey(s), limit: 1000 }))
-results.rangeFromToTyped = await readSeries('range [from, to) of 4,000, type signup', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 4000), types: ['signup'] }))
+async function readAllSeries(stage) {
+  console.log(`-- reads, ${stage}`)
+  return {
+    rangeFromTo: await readSeries('range [from, to) of 1,000', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 1000) })),
+    rangeFromLimit: await readSeries('range from + limit 1,000', (s) => ({ bucket: 'main', from: intKey(s), limit: 1000 })),
+    rangeFromToTyped: await readSeries('range [from, to) of 4,000, type signup', (s) => ({ bucket: 'main', from: intKey(s), to: intKey(s + 4000), types: ['signup'] }), 4000),
+  }
+}
+results.readsAsWritten = await readAllSeries('rows in the order written (other buckets interleaved)')
+{
+  const { rows, ms } = await store.cluster()
+  results.cluster = { rows, seconds: +(ms / 1000).toFixed(2) }
+  console.log(`cluster(): ${rows} rows rewritten in (bucket, key) order in ${(ms / 1000).toFixed(1)} s`)
+}
+results.readsClustered = await readAllSeries('after cluster()')
 
 // A full streaming read: rate and heap.
 {

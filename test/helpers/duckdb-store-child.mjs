@@ -2,11 +2,12 @@
 //   open  — open the store, print {"opened":true} or {"error":CODE,"message"}, close, exit
 //   hold  — open and keep it open until killed
 //   write — open, then write batches of 50 events with a checkpoint each, printing {"acked":N} after each commit
+//           (clustering on its own every 1,000 events, so a kill may land in one)
 import { DuckDbEventStore } from '../../dist/store/duckdb/duckdb-store.js'
 
 const [path, mode] = process.argv.slice(2)
 const print = (line) => process.stdout.write(JSON.stringify(line) + '\n')
-const store = new DuckDbEventStore({ path, threads: 1 })
+const store = new DuckDbEventStore({ path, threads: 1, clusterAfterRows: mode === 'write' ? 1000 : 0 })
 try {
   await store.open()
 } catch (error) {

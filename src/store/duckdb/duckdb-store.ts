@@ -18,7 +18,7 @@ import { ClosedError, InvalidOptionError, LoggingSystemError, StoreLockedError, 
 import type { EventRecord } from '../../model/event-record.js'
 import type { BucketCount, Checkpoint, EventStore, RangeQuery, RejectedRequest, SqlAccess, WriteBatch, WriteResult } from '../event-store.js'
 import { checkStorableBatch, typeColumns } from '../storable.js'
-import { CREATE_STAGING, CREATE_TABLES, insertStagedSql, READ_COLUMNS, STAGING_TABLE } from './schema.js'
+import { CLUSTERED_THROUGH, CREATE_STAGING, CREATE_TABLES, eventsTableSql, insertStagedSql, READ_COLUMNS, STAGING_TABLE } from './schema.js'
 
 export const DEFAULT_DUCKDB_PATH = './events.duckdb'
 
@@ -31,7 +31,25 @@ export interface DuckDbEventStoreOptions {
   memoryLimit?: string
   /** Idle read connections kept for reuse. Default 4. */
   readConnections?: number
+  /** Events per query of a streamed read (the top-N DuckDB holds at once). Default 20,000. */
+  readPageRows?: number
+  /**
+   * Run cluster() after a write once this many events were stored since the
+   * last one, and they are at least a quarter of the table (so each event is
+   * rewritten a bounded number of times); 0 = never on its own. Default 100,000.
+   */
+  clusterAfterRows?: number
 }
+
+export interface ClusterResult {
+  /** Events in the rewritten table. */
+  rows: number
+  /** How long the rewrite took, ms. */
+  ms: number
+}
+
+export const DEFAULT_READ_PAGE_ROWS = 20_000
+export const DEFAULT_CLUSTER_AFTER_ROWS = 100_000
 
 /** Paths of the stores open in this process: DuckDB's file lock does not stop a second open here. */
 const openPaths = new Set<string>()
@@ -50,6 +68,14 @@ export class DuckDbEventStore implements EventStore {
   /** The ingested_at of the last commit: the next one is never lower, even if the clock steps back. */
   private lastIngestedAt = 0
   private state: 'new' | 'open' | 'closed' = 'new'
+  /** Events in the table, and those stored after the last cluster() (out of key order). */
+  private totalRows = 0
+  private unclusteredRows = 0
+  private clustering: Promise<ClusterResult> | undefined
+  /** The connection building the sorted copy, interrupted by close(). */
+  private clusterConnection: DuckDBConnection | undefined
+  /** Why the last automatic cluster() failed, if it did (the table stays as it was; the next trigger retries). */
+  lastClusterError: Error | undefined
 
   constructor(options: DuckDbEventStoreOptions = {}) {
     if (options.path !== undefined && (typeof options.path !== 'string' || options.path === '')) {
@@ -60,6 +86,12 @@ export class DuckDbEventStore implements EventStore {
     }
     if (options.readConnections !== undefined && (!Number.isInteger(options.readConnections) || options.readConnections < 0)) {
       throw new InvalidOptionError('readConnections', 'must be an integer ≥ 0')
+    }
+    if (options.clusterAfterRows !== undefined && (!Number.isInteger(options.clusterAfterRows) || options.clusterAfterRows < 0)) {
+      throw new InvalidOptionError('clusterAfterRows', 'must be an integer ≥ 0 (0 = never on its own)')
+    }
+    if (options.readPageRows !== undefined && (!Number.isInteger(options.readPageRows) || options.readPageRows < 1)) {
+      throw new InvalidOptionError('readPageRows', 'must be an integer ≥ 1')
     }
     this.options = options
     this.path = resolve(options.path ?? DEFAULT_DUCKDB_PATH)
@@ -84,8 +116,16 @@ export class DuckDbEventStore implements EventStore {
       this.writer = await this.instance.connect()
       await this.writer.run(CREATE_TABLES)
       await this.writer.run(CREATE_STAGING)
-      const reader = await this.writer.runAndReadAll('SELECT coalesce(max(ingested_at), 0)::DOUBLE FROM events')
-      this.lastIngestedAt = reader.getRows()[0]![0] as number
+      // A sorted copy left by a cluster() that did not finish.
+      await this.writer.run('DROP TABLE IF EXISTS events_clustering')
+      const through = await clusteredThrough(this.writer)
+      const reader = await this.writer.runAndReadAll(
+        `SELECT coalesce(max(ingested_at), 0)::DOUBLE, count(*)::DOUBLE, count(*) FILTER (WHERE ingested_at > ${through})::DOUBLE FROM events`,
+      )
+      const [lastIngestedAt, totalRows, unclusteredRows] = reader.getRows()[0] as number[]
+      this.lastIngestedAt = Math.max(lastIngestedAt!, through + 1)
+      this.totalRows = totalRows!
+      this.unclusteredRows = unclusteredRows!
       this.state = 'open'
     } catch (error) {
       this.release()
@@ -99,6 +139,8 @@ export class DuckDbEventStore implements EventStore {
       return
     }
     this.state = 'closed'
+    this.clusterConnection?.interrupt()
+    await this.clustering?.catch(() => undefined)
     await this.queue.catch(() => undefined)
     this.release()
   }
@@ -165,42 +207,137 @@ export class DuckDbEventStore implements EventStore {
         throw storeError('write', error)
       }
       this.lastIngestedAt = ingestedAt
+      this.totalRows += stored
+      this.unclusteredRows += stored
+      const threshold = this.options.clusterAfterRows ?? DEFAULT_CLUSTER_AFTER_ROWS
+      if (threshold > 0 && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
+        this.cluster().then(
+          () => (this.lastClusterError = undefined),
+          (error: Error) => (this.lastClusterError = error),
+        )
+      }
       return { stored, duplicates: inBatchDuplicates + (unique.length - stored) }
     })
   }
 
+  /**
+   * Rewrites `events` in (bucket, key) order so that range reads scan only
+   * the row groups of their range (zone maps). The sorted copy is built on a
+   * connection of its own while writes go on; writes wait only for the swap,
+   * which appends the rows stored meanwhile and renames the copy, in one
+   * transaction. Reads go on throughout, each on its snapshot. One runs at a
+   * time: a call while one runs gets that one's result.
+   */
+  cluster(): Promise<ClusterResult> {
+    this.clustering ??= this.runCluster().finally(() => (this.clustering = undefined))
+    return this.clustering
+  }
+
+  /** Resolves once the cluster() under way, if any, has finished (whether or not it succeeded). */
+  async whenClustered(): Promise<void> {
+    await this.clustering?.catch(() => undefined)
+  }
+
+  private async runCluster(): Promise<ClusterResult> {
+    const started = performance.now()
+    // Between writes: every row committed so far has ingested_at ≤ mark, every later one more.
+    const { mark, pending } = await this.enqueue(async () => {
+      const mark = this.lastIngestedAt
+      this.lastIngestedAt = mark + 1
+      return { mark, pending: this.unclusteredRows }
+    })
+    const connection = await this.instance!.connect()
+    this.clusterConnection = connection
+    try {
+      await connection.run('DROP TABLE IF EXISTS events_clustering')
+      await connection.run(eventsTableSql('events_clustering'))
+      await connection.run(`INSERT INTO events_clustering SELECT * FROM events WHERE ingested_at <= ${mark} ORDER BY bucket, key`)
+    } catch (error) {
+      if (this.state === 'closed') throw new ClosedError('event store')
+      throw storeError('cluster', error)
+    } finally {
+      this.clusterConnection = undefined
+      connection.closeSync()
+    }
+    return this.enqueue(async (writer) => {
+      await writer.run('BEGIN TRANSACTION')
+      try {
+        await writer.run(`INSERT INTO events_clustering SELECT * FROM events WHERE ingested_at > ${mark}`)
+        await writer.run('DROP TABLE events')
+        await writer.run('ALTER TABLE events_clustering RENAME TO events')
+        await writer.run(`INSERT OR REPLACE INTO store_state (name, value) VALUES ('${CLUSTERED_THROUGH}', ${mark})`)
+        await writer.run('COMMIT')
+      } catch (error) {
+        await writer.run('ROLLBACK').catch(() => undefined)
+        throw storeError('cluster', error)
+      }
+      this.unclusteredRows -= pending
+      return { rows: this.totalRows, ms: performance.now() - started }
+    })
+  }
+
+  /**
+   * Pages of `readPageRows` events in key order, all in one read transaction
+   * (one snapshot). Each page merges two queries: the rows cluster() put in
+   * key order, streamed in storage order with no ORDER BY (DuckDB keeps
+   * insertion order, so the scan starts at the range, found by the zone maps,
+   * and stops after the page), and the rows stored since, sorted by a bounded
+   * top-N. Memory stays flat for any bucket size.
+   */
   async *read(query: RangeQuery): AsyncIterable<EventRecord> {
     this.assertOpen()
-    if (query.limit === 0) return
-    const { sql, params } = rangeSql(query)
+    const pageRows = this.options.readPageRows ?? DEFAULT_READ_PAGE_ROWS
+    let remaining = query.limit === undefined ? Infinity : Math.max(0, Math.floor(query.limit))
+    if (remaining === 0) return
     const connection = await this.takeReader()
-    let done = false
+    let clean = false
     try {
-      const result = await connection.stream(sql, params)
+      await connection.run('BEGIN TRANSACTION')
+      const through = await clusteredThrough(connection)
+      let after = query.after
       for (;;) {
-        const chunk = await result.fetchChunk()
-        if (chunk === null || chunk.rowCount === 0) break
-        const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
-        for (let i = 0; i < chunk.rowCount; i++) {
-          yield {
-            bucket: query.bucket,
-            key: (keys![i] as DuckDBBlobValue).bytes,
-            type: isCodes![i] ? Number(types![i]) : (types![i] as string),
-            value: values![i] as string,
-            clientTime: clientTimes![i] as number,
-            serverTime: serverTimes![i] as number,
-            originalClientTime: originalClientTimes![i] as number | null,
-            userId: userIds![i] as string | null,
-            anonymousId: anonymousIds![i] as string | null,
-            producer: producers![i] as string | null,
-            ip: ips![i] as string | null,
-            source: sources![i] as string,
+        const limit = Math.min(pageRows, remaining)
+        const page: RangeQuery = { ...query, ...(after === undefined ? {} : { after }), limit }
+        let rows = 0
+        if (through < 0) {
+          for await (const event of streamRows(connection, query.bucket, rangeSql(page, 'all', through))) {
+            yield event
+            rows++
+            after = event.key
+          }
+        } else {
+          const tail = await collectRows(connection, query.bucket, rangeSql(page, 'unclustered', through))
+          let next = 0
+          for await (const event of streamRows(connection, query.bucket, rangeSql(page, 'clustered', through))) {
+            while (next < tail.length && rows < limit && Buffer.compare(tail[next]!.key, event.key) < 0) {
+              after = tail[next]!.key
+              yield tail[next++]!
+              rows++
+            }
+            if (rows === limit) break
+            after = event.key
+            yield event
+            if (++rows === limit) break
+          }
+          while (next < tail.length && rows < limit) {
+            after = tail[next]!.key
+            yield tail[next++]!
+            rows++
           }
         }
+        remaining -= rows
+        if (rows < limit || remaining === 0) break
       }
-      done = true
+      await connection.run('COMMIT')
+      clean = true
+    } catch (error) {
+      // close() ends reads under way: they fail with LS_CLOSED rather than DuckDB's "connection disconnected".
+      if (this.state === 'closed') throw new ClosedError('event store')
+      throw storeError('read', error)
     } finally {
-      this.returnReader(connection, done)
+      // Left early (break, error): end the transaction before the connection is reused.
+      if (!clean) await connection.run('ROLLBACK').catch(() => undefined)
+      this.returnReader(connection)
     }
   }
 
@@ -299,8 +436,15 @@ function appendNullableText(appender: { appendVarchar(value: string): void; appe
   else appender.appendVarchar(value)
 }
 
+/**
+ * Which rows a range query reads: `all` sorted by key (nothing clustered yet);
+ * `clustered`, the rows cluster() wrote (ingested_at ≤ its mark), in storage
+ * order, which is key order; `unclustered`, the rows stored since, sorted.
+ */
+type RangePart = 'all' | 'clustered' | 'unclustered'
+
 /** The SELECT for a range query, with its parameters ($1 ...). */
-export function rangeSql(query: RangeQuery): { sql: string; params: DuckDBValue[] } {
+export function rangeSql(query: RangeQuery, part: RangePart = 'all', clusteredThrough = -1): { sql: string; params: DuckDBValue[] } {
   const params: DuckDBValue[] = [query.bucket]
   const where = ['bucket = $1']
   const param = (value: DuckDBValue) => {
@@ -315,8 +459,50 @@ export function rangeSql(query: RangeQuery): { sql: string; params: DuckDBValue[
   if (query.clientTimeFrom !== undefined) where.push(`client_time >= ${param(BigInt(query.clientTimeFrom))}`)
   if (query.clientTimeTo !== undefined) where.push(`client_time < ${param(BigInt(query.clientTimeTo))}`)
   if (query.types !== undefined && query.types.length > 0) where.push(`type IN (${query.types.map((type) => param(type)).join(', ')})`)
+  if (part === 'clustered') where.push(`ingested_at <= ${param(BigInt(clusteredThrough))}`)
+  if (part === 'unclustered') where.push(`ingested_at > ${param(BigInt(clusteredThrough))}`)
+  const order = part === 'clustered' ? '' : ' ORDER BY key'
   const limit = query.limit === undefined ? '' : ` LIMIT ${Math.max(0, Math.floor(query.limit))}`
-  return { sql: `SELECT ${READ_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY key${limit}`, params }
+  return { sql: `SELECT ${READ_COLUMNS} FROM events WHERE ${where.join(' AND ')}${order}${limit}`, params }
+}
+
+/** The cluster() mark in the caller's snapshot: rows with ingested_at up to it are in key order; -1 when never clustered. */
+async function clusteredThrough(connection: DuckDBConnection): Promise<number> {
+  const reader = await connection.runAndReadAll(`SELECT value::DOUBLE FROM store_state WHERE name = '${CLUSTERED_THROUGH}'`)
+  const rows = reader.getRows()
+  return rows.length === 0 ? -1 : (rows[0]![0] as number)
+}
+
+/** The rows of a range query, chunk by chunk as DuckDB produces them. */
+async function* streamRows(connection: DuckDBConnection, bucket: string, { sql, params }: { sql: string; params: DuckDBValue[] }): AsyncGenerator<EventRecord> {
+  const result = await connection.stream(sql, params)
+  for (;;) {
+    const chunk = await result.fetchChunk()
+    if (chunk === null || chunk.rowCount === 0) return
+    const [keys, types, isCodes, values, clientTimes, serverTimes, originalClientTimes, userIds, anonymousIds, producers, ips, sources] = chunk.getColumns() as DuckDBValue[][]
+    for (let i = 0; i < chunk.rowCount; i++) {
+      yield {
+        bucket,
+        key: (keys![i] as DuckDBBlobValue).bytes,
+        type: isCodes![i] ? Number(types![i]) : (types![i] as string),
+        value: values![i] as string,
+        clientTime: clientTimes![i] as number,
+        serverTime: serverTimes![i] as number,
+        originalClientTime: originalClientTimes![i] as number | null,
+        userId: userIds![i] as string | null,
+        anonymousId: anonymousIds![i] as string | null,
+        producer: producers![i] as string | null,
+        ip: ips![i] as string | null,
+        source: sources![i] as string,
+      }
+    }
+  }
+}
+
+async function collectRows(connection: DuckDBConnection, bucket: string, query: { sql: string; params: DuckDBValue[] }): Promise<EventRecord[]> {
+  const rows: EventRecord[] = []
+  for await (const event of streamRows(connection, bucket, query)) rows.push(event)
+  return rows
 }
 
 function storeError(what: string, error: unknown): LoggingSystemError {

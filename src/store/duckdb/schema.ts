@@ -1,11 +1,14 @@
 /**
  * The DuckDB tables (columns as in src/store/event-store.ts). (bucket, key) is
  * the PRIMARY KEY: its ART index enforces "the first write stands" (INSERT OR
- * IGNORE) and serves point and range lookups.
+ * IGNORE). DuckDB uses an ART only for equality lookups; a range read is a
+ * scan that zone maps (min/max per row group) cut short when the rows are in
+ * (bucket, key) order, which cluster() restores (docs/event-store.md).
  */
 
-export const CREATE_TABLES = `
-CREATE TABLE IF NOT EXISTS events (
+/** The events table under `name` (cluster() builds a sorted copy under another name, then renames it). */
+export function eventsTableSql(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
   bucket VARCHAR NOT NULL,
   key BLOB NOT NULL,
   type VARCHAR NOT NULL,
@@ -21,7 +24,11 @@ CREATE TABLE IF NOT EXISTS events (
   source VARCHAR NOT NULL,
   ingested_at BIGINT NOT NULL,
   PRIMARY KEY (bucket, key)
-);
+);`
+}
+
+export const CREATE_TABLES = `
+${eventsTableSql('events')}
 CREATE TABLE IF NOT EXISTS checkpoints (
   name VARCHAR PRIMARY KEY,
   position VARCHAR NOT NULL
@@ -38,7 +45,14 @@ CREATE TABLE IF NOT EXISTS rejects (
   message VARCHAR NOT NULL,
   body BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS store_state (
+  name VARCHAR PRIMARY KEY,
+  value BIGINT NOT NULL
+);
 `
+
+/** store_state: the ingested_at up to which `events` is in (bucket, key) order (set by cluster()). */
+export const CLUSTERED_THROUGH = 'clustered_through'
 
 /**
  * Where a write's events land first (appender, in memory, this connection

@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { get } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -78,9 +79,16 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
+export interface StartOptions {
+  /** Ports for the first try (later tries, after a port was taken, get fresh ones). Default: free ports. */
+  ports?: ClickHousePorts
+  /** More XML inside the config's root element. Default: none. */
+  extraConfig?: string
+}
+
 /** Starts one server; with `t`, it is closed in t's teardown. */
-export async function startClickHouse(t?: Teardown): Promise<ClickHouseServer> {
-  const server = await withFreshPorts(1, ([ports]) => launch(ports!, undefined))
+export async function startClickHouse(t?: Teardown, options: StartOptions = {}): Promise<ClickHouseServer> {
+  const server = await withFreshPorts(1, ([ports]) => launch(ports!, options.extraConfig ?? ''), options.ports && [options.ports])
   t?.teardown(() => server.close())
   return server
 }
@@ -110,10 +118,11 @@ export async function startClickHouseCluster(t?: Teardown, name = 'two_shards'):
 /** Thrown by launch() when a port was taken: the caller tries again with new ones. */
 class PortTakenError extends Error {}
 
-async function withFreshPorts<T>(servers: number, start: (ports: ClickHousePorts[]) => Promise<T>): Promise<T> {
+async function withFreshPorts<T>(servers: number, start: (ports: ClickHousePorts[]) => Promise<T>, firstPorts?: ClickHousePorts[]): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const free = await freePorts(servers * 3)
-    const ports = Array.from({ length: servers }, (_, i) => ({ http: free[i * 3]!, tcp: free[i * 3 + 1]!, interserver: free[i * 3 + 2]! }))
+    const fresh = Array.from({ length: servers }, (_, i) => ({ http: free[i * 3]!, tcp: free[i * 3 + 1]!, interserver: free[i * 3 + 2]! }))
+    const ports = attempt === 1 && firstPorts ? firstPorts : fresh
     try {
       return await start(ports)
     } catch (error) {
@@ -149,12 +158,12 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL')
 })
 
-async function launch(ports: ClickHousePorts, remoteServers: string | undefined): Promise<ClickHouseServer> {
+async function launch(ports: ClickHousePorts, extraConfig: string): Promise<ClickHouseServer> {
   const missing = clickhouseMissing()
   if (missing) throw new Error(missing)
   const dir = mkdtempSync(join(tmpdir(), 'ls-clickhouse-'))
   for (const sub of ['data', 'tmp', 'user_files', 'format_schemas']) mkdirSync(join(dir, sub))
-  writeFileSync(join(dir, 'config.xml'), configXml(dir, ports, remoteServers))
+  writeFileSync(join(dir, 'config.xml'), configXml(dir, ports, extraConfig))
   writeFileSync(join(dir, 'users.xml'), USERS_XML)
   const logPath = join(dir, 'server.log')
   const log = (): string => {
@@ -263,20 +272,34 @@ async function waitUntilReady(url: string, failed: () => Error | string | undefi
     const failure = failed()
     if (failure) throw failure instanceof Error ? failure : new Error(failure)
     if (log().includes('Ready for connections')) {
-      const answer = await fetch(`${url}/ping`).then(
-        async (response) => (response.ok ? await response.text() : undefined),
-        () => undefined,
-      )
-      if (answer?.startsWith('Ok.')) return
+      if ((await ping(url))?.startsWith('Ok.')) return
     }
     if (Date.now() > deadline) throw new Error(`not ready after ${STARTUP_TIMEOUT_MS} ms`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
+/**
+ * GET /ping on a connection of its own, closed after: a kept-alive socket
+ * would make the server wait for it at shutdown (several seconds).
+ */
+export function ping(url: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const request = get(`${url}/ping`, { agent: false, headers: { connection: 'close' } }, (response) => {
+      let body = ''
+      response.setEncoding('utf8')
+      response.on('data', (chunk: string) => (body += chunk))
+      response.on('end', () => resolve(response.statusCode === 200 ? body : undefined))
+      response.on('error', () => resolve(undefined))
+    })
+    request.on('error', () => resolve(undefined))
+    request.setTimeout(5_000, () => request.destroy())
+  })
+}
+
 // What 18.16 needs to start (leave one out and it refuses, naming it): a logger,
 // mark_cache_size, the default profile and the user's quota. Caches are kept small.
-function configXml(dir: string, ports: ClickHousePorts, remoteServers = ''): string {
+function configXml(dir: string, ports: ClickHousePorts, extraConfig: string): string {
   return `<?xml version="1.0"?>
 <yandex>
   <logger>
@@ -301,7 +324,7 @@ function configXml(dir: string, ports: ClickHousePorts, remoteServers = ''): str
   <mark_cache_size>67108864</mark_cache_size>
   <uncompressed_cache_size>67108864</uncompressed_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
-  ${remoteServers}
+  ${extraConfig}
 </yandex>
 `
 }

@@ -13,7 +13,7 @@
 /** Rows per primary-index mark: smaller than the default 8192 so a 1,000-event read touches fewer rows. */
 export const INDEX_GRANULARITY = 1024
 
-export const EVENTS_COLUMNS = `(
+const EVENT_COLUMNS = `
   bucket String,
   key String,
   type String,
@@ -27,13 +27,16 @@ export const EVENTS_COLUMNS = `(
   producer Nullable(String),
   ip Nullable(String),
   source String,
-  ingested_at Int64,
-  first_write UInt64 MATERIALIZED toUInt64(9223372036854775807 - ingested_at)
-)`
+  ingested_at Int64`
+
+/** Computed by each node that holds rows; not in the Distributed table (18.16 would send it to the shards and fail). */
+const FIRST_WRITE_COLUMN = 'first_write UInt64 MATERIALIZED toUInt64(9223372036854775807 - ingested_at)'
 
 /** The events table that holds rows: `events` on a single server, `events_local` on each node of a cluster. */
 export function createEventsTableSql(database: string, table: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${database}.${table} ${EVENTS_COLUMNS}
+  return `CREATE TABLE IF NOT EXISTS ${database}.${table} (${EVENT_COLUMNS},
+  ${FIRST_WRITE_COLUMN}
+)
 ENGINE = ReplacingMergeTree(first_write)
 ORDER BY (bucket, key)
 SETTINGS index_granularity = ${INDEX_GRANULARITY}`
@@ -41,7 +44,8 @@ SETTINGS index_granularity = ${INDEX_GRANULARITY}`
 
 /** The cluster-wide `events`: a Distributed table over every node's `events_local`, a bucket on one shard. */
 export function createDistributedEventsSql(database: string, cluster: string, localTable: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${database}.events AS ${database}.${localTable}
+  return `CREATE TABLE IF NOT EXISTS ${database}.events (${EVENT_COLUMNS}
+)
 ENGINE = Distributed(${cluster}, ${database}, ${localTable}, cityHash64(bucket))`
 }
 

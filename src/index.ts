@@ -194,3 +194,39 @@ export { AnswerProfiles, BUILT_IN_ANSWER_PROFILES, type AnswerProfile } from './
 export { RPC_PATH, RPC_ERRORS } from './servers/rpc-endpoint.js'
 export { RpcClient, type RpcEvent, type RpcWriteResult } from './client/rpc-client.js'
 export { ClientRequestError, WriteKeyError } from './errors.js'
+
+// Events out (docs/processors.md, docs/export.md, docs/forwarding.md)
+export {
+  type Processor,
+  type ProcessorKind,
+  type ProcessorConfig,
+  type ProcessorContext,
+  typeText,
+} from './processors/processor.js'
+export { ProcessorRegistry, BUILT_IN_PROCESSORS, defaultProcessorRegistry, registerProcessor } from './processors/registry.js'
+export { ProcessorPipeline, type ProcessorPipelineOptions, type ProcessorStats } from './processors/pipeline.js'
+export { ProcessingEventStore } from './processors/processing-store.js'
+export { loadProcessorConfigs } from './processors/processor-config.js'
+export { ndjsonFileProcessor, type NdjsonFileProcessorOptions } from './processors/ndjson-file-processor.js'
+export { storeProcessor, type StoreProcessorOptions } from './processors/store-processor.js'
+export { statsProcessor, type StatsProcessor, type StatsProcessorOptions, type StatsCount } from './processors/stats-processor.js'
+export { exportProcessor, type ExportProcessor, type ExportProcessorOptions } from './processors/export-processor.js'
+export { forwardProcessor, forwarderOf, type ForwardProcessor, type ForwardProcessorOptions } from './processors/forward-processor.js'
+export { eventDedupId, eventToJson, keyJsonText } from './model/event-json.js'
+export { exportDay, DEFAULT_ROWS_PER_PART, type ExportDayOptions, type ExportReport } from './export/export-day.js'
+export { DailyExporter, DEFAULT_EXPORT_INTERVAL_MS, DEFAULT_EXPORT_SETTLE_MS, type DailyExporterOptions } from './export/daily-exporter.js'
+export { EXPORT_FORMATS, EXPORT_EXTENSIONS, partPath, escapePartitionValue, type ExportFormat } from './export/export-layout.js'
+export { DirectoryTarget, S3Target, type ExportTarget, type S3TargetOptions } from './export/export-target.js'
+export {
+  Forwarder,
+  DEFAULT_FORWARD_RETRY_POLICY,
+  DEFAULT_FORWARD_BATCH_SIZE,
+  DEFAULT_FORWARD_REQUESTS_PER_SECOND,
+  DEFAULT_FORWARD_POLL_MS,
+  DEFAULT_FORWARD_SETTLE_MS,
+  type ForwarderOptions,
+  type ForwardStats,
+} from './forward/forwarder.js'
+export { createDestination, DESTINATION_KINDS, DEFAULT_DESTINATION_URLS, type DestinationConfig, type DestinationKind, type SendOutcome } from './forward/destination.js'
+export { DeadLetterStore, type DeadLetter, type DeadLetterStatus, type DeadLetterQuery } from './forward/dead-letters.js'
+export { retryDeadLetters, dropDeadLetters, type RetryReport } from './forward/dead-letter-retry.js'

@@ -13,6 +13,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   keys: { summary: 'Create, list and revoke write keys of the event store.', load: () => import('./keys.js') },
   events: { summary: 'Run the EventServer: the events API on a durable store, fed by direct posts and tailed batches.', load: () => import('./events.js') },
   replay: { summary: 'Read stored batches back and write them as NDJSON or re-send them.', load: () => import('./replay.js') },
+  export: { summary: 'Export a UTC day of the event store to a directory or S3 (Parquet, NDJSON, CSV).', load: () => import('./export.js') },
+  forward: { summary: 'Send stored events to Segment-compatible, Mixpanel or webhook destinations.', load: () => import('./forward.js') },
+  'dead-letters': { summary: 'List, retry or drop the events forwarding gave up on.', load: () => import('./dead-letters.js') },
 }
 
 function topLevelHelp(): string {

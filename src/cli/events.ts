@@ -13,6 +13,7 @@ import { S3Source } from '../reader/s3-source.js'
 import { DEFAULT_EVENT_SERVER_PORT, EventServer } from '../servers/event-server.js'
 import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
 import { openEventStore } from '../store/open-store.js'
+import { loadProcessorConfigs } from '../processors/processor-config.js'
 import type { EventStore } from '../store/event-store.js'
 import type { CliCommand, FlagSpec } from './command-line.js'
 
@@ -27,6 +28,7 @@ export const EVENTS_FLAGS: FlagSpec[] = [
   { name: 'tail-s3-endpoint', type: 'string', description: 'S3-compatible endpoint URL (path-style); also AWS_ENDPOINT_URL_S3. Region and credentials: the AWS SDK chain (AWS_REGION, AWS_ACCESS_KEY_ID ...).' },
   { name: 'tail-since', type: 'string', description: 'Backfill: ingest logged requests from this UTC day on (YYYY-MM-DD). Default: every batch there is.' },
   { name: 'tail-interval-seconds', type: 'number', default: DEFAULT_TAIL_INTERVAL_MS / 1000, description: 'Seconds between two looks for new batches.' },
+  { name: 'processors', type: 'string', description: 'A processors file (JSON, docs/processors.md): daily export, forwarding, your own. Default: none.' },
   { name: 'admin-port', type: 'integer', description: 'Port for /healthz, /readyz and /metrics (off when unset).' },
   { name: 'admin-host', type: 'string', default: '127.0.0.1', description: 'Address for the admin port.' },
   { name: 'log-level', type: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, silent).' },
@@ -67,6 +69,8 @@ export const command: CliCommand = {
     const interval = values['tail-interval-seconds'] as number
     if (!(interval > 0)) throw new CliUsageError(`--tail-interval-seconds must be more than 0, got ${interval}`)
     const since = values['tail-since'] !== undefined ? parseSinceDay(String(values['tail-since'])) : undefined
+    // Read before the store opens: a bad file stops here with nothing to undo.
+    const processors = values['processors'] !== undefined ? await loadProcessorConfigs(String(values['processors'])) : undefined
     const source = tailSource(values, io.env)
     const logger = pino({ level: String(values['log-level']), base: { pid: process.pid } }, io.stdout)
     let store: EventStore
@@ -82,6 +86,7 @@ export const command: CliCommand = {
     const server = new EventServer({
       store,
       logger,
+      ...(processors ? { processors } : {}),
       ...(source ? { tail: { source, intervalMs: interval * 1000, ...(since !== undefined ? { since } : {}) } } : {}),
     })
     const adminPort = values['admin-port'] as number | undefined

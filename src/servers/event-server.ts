@@ -22,6 +22,8 @@ import { ingestionRoutes } from './ingestion-routes.js'
 import { ClientIngest } from '../ingest/client-ingest.js'
 import { analyticsEventServerRoutes } from './analytics-routes.js'
 import type { ServerLogger } from './logging-server.js'
+import { ProcessingEventStore } from '../processors/processing-store.js'
+import type { ProcessorConfig } from '../processors/processor.js'
 
 export type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 
@@ -52,6 +54,11 @@ export interface EventServerOptions {
   tail?: EventServerTailOptions
   /** Routes added after EVENT_SERVER_ROUTES. Default: none. */
   routes?: readonly EventServerRoutes[]
+  /**
+   * Processors run after each committed write, for direct posts and tailing alike
+   * (docs/processors.md): the daily export, forwarding, an NDJSON file, your own. Default: none.
+   */
+  processors?: readonly ProcessorConfig[]
   /** Largest request body in bytes; larger ones get 413. Default: DEFAULT_EVENT_BODY_LIMIT (8 MiB). */
   bodyLimit?: number
   /** Most events in one post; more get 413. Default: DEFAULT_EVENT_MAX_EVENTS (10000). */
@@ -167,8 +174,15 @@ export class EventServer {
       if (names.has(route.name)) throw new InvalidOptionError('routes', `${JSON.stringify(route.name)} is registered twice`)
       names.add(route.name)
     }
-    this.store = options.store
     this.#logger = options.logger ?? silentLogger
+    const logger = this.#logger
+    // Wrapping the store puts every ingest path through the processors, after the commit.
+    this.store = options.processors?.length
+      ? new ProcessingEventStore(options.store, options.processors, {
+          onError: (err, processor) => logger.error({ err, processor }, 'processor failed'),
+          ...(options.now ? { now: options.now } : {}),
+        })
+      : options.store
     this.metrics = options.metrics ?? createEventServerMetrics()
     const now = options.now ?? Date.now
     const decoders = options.decoders ?? new RequestDecoderRegistry()
@@ -217,6 +231,8 @@ export class EventServer {
 
   /** Listens, then starts tailing. Resolves with the base URL. */
   async listen(port: number = DEFAULT_EVENT_SERVER_PORT, host: string = DEFAULT_EVENT_SERVER_HOST): Promise<string> {
+    // A bad processor configuration fails here, before any event is taken.
+    if (this.store instanceof ProcessingEventStore) await this.store.start()
     await this.app.listen({ port, host })
     const address = this.app.server.address() as AddressInfo
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address

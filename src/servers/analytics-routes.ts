@@ -27,7 +27,8 @@ import { EventAnalytics } from '../analytics/event-analytics.js'
 import { eventPageJson, apiEventJson } from '../analytics/event-json.js'
 import { API_EVENT_RULES, decodeApiEvent, DEFAULT_API_EVENT_MAX_BYTES, type ApiEventRule } from '../decoders/api-events.js'
 import { encodedKeyToJson } from '../formats/keyjson.js'
-import type { EventStore } from '../store/event-store.js'
+import type { EventStore, WriteResult } from '../store/event-store.js'
+import type { EventRecord } from '../model/event-record.js'
 import type { EventServerRoutes } from './event-server-routes.js'
 import { renderAnalyticsDashboard } from './analytics-dashboard.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
@@ -56,6 +57,11 @@ export interface AnalyticsRoutesOptions {
   cors?: CorsOptions | false
   /** The table expression the analyses read. Default: `events` (DuckDB), `events FINAL` (ClickHouse). */
   table?: string
+  /**
+   * How POST /api/events commits its event. Default: `store.write` per request; the EventServer passes
+   * its group commit, so concurrent posts share one durable write.
+   */
+  commit?: (events: EventRecord[]) => Promise<WriteResult>
 }
 
 /** What GET /help says about a route. */
@@ -149,6 +155,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
   if (!Number.isSafeInteger(maxPageLimit) || maxPageLimit < 1) throw new InvalidOptionError('maxPageLimit', 'must be a positive integer')
   const bodyLimit = options.bodyLimit ?? DEFAULT_API_EVENT_MAX_BYTES
   const serverToken = options.serverToken ?? randomUUID()
+  const commit = options.commit ?? ((events: EventRecord[]) => store.write({ events }))
   const analytics = new EventAnalytics(store.sql, options.table === undefined ? {} : { table: options.table })
   let nextReqId = 0
 
@@ -221,7 +228,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
     const bucket = bucketParam(request.query as RawParams)
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
     const record = decodeApiEvent(body, { bucket, serverTime: now(), serverToken, reqId: nextReqId++, ip: request.ip ?? null }, bodyLimit)
-    const result = await store.write({ events: [record] })
+    const result = await commit([record])
     return reply.code(202).send({ bucket, id: JSON.parse(encodedKeyToJson(record.key)) as unknown, stored: result.stored, duplicates: result.duplicates })
   })
 
@@ -289,6 +296,6 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
 export const analyticsEventServerRoutes: EventServerRoutes = {
   name: 'analytics',
   async plugin(app, context) {
-    await analyticsRoutes(app, { store: context.store, now: context.now, cors: false })
+    await analyticsRoutes(app, { store: context.store, now: context.now, cors: false, commit: (events) => context.ingest.commit(events) })
   },
 }

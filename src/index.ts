@@ -129,7 +129,7 @@ export {
   decodeEventbufV2Stream,
 } from './formats/eventbuf-v2.js'
 export { DevEventStore, type DevEventStoreOptions, type StoreResult, type StoreChange, type StoreListener } from './servers/dev-event-store.js'
-export { scanJson, JsonTextError, type JsonNode, type JsonKind, type JsonScanOptions } from './formats/json-text.js'
+export { scanJson, JsonTextError, MAX_JSON_DEPTH, type JsonNode, type JsonKind, type JsonScanOptions } from './formats/json-text.js'
 export {
   DevServer,
   devServerPlugin,

@@ -6,8 +6,8 @@
 import { hash } from 'node:crypto'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { EventDecodeError } from '../errors.js'
-import { checkClientTime, checkKey, checkType, checkValueNode, MAX_VALUE_DEPTH, validateEvent, type EventKey, type EventType, type LogEvent, type ReceivedEvent, type RuleViolation } from './json-events.js'
-import { JsonTextError, scanJson, utf8Offset } from './json-text.js'
+import { checkClientTime, checkKey, checkType, checkValueNode, validateEvent, type EventKey, type EventType, type LogEvent, type ReceivedEvent, type RuleViolation } from './json-events.js'
+import { JsonTextError, MAX_JSON_DEPTH, scanJson, utf8Offset } from './json-text.js'
 
 export const EVENTBUF_V2_CONTENT_TYPE = 'application/eventbuf-v2'
 export const EVENTBUF_V2_VERSION = 0x02
@@ -171,10 +171,10 @@ function readValueText(valueBytes: Uint8Array): string {
   }
   let root
   try {
-    root = scanJson(text, { maxDepth: MAX_VALUE_DEPTH })
+    root = scanJson(text, { maxDepth: MAX_JSON_DEPTH })
   } catch (err) {
     if (!(err instanceof JsonTextError)) throw err
-    if (err.tooDeep) throw new Error(`value nests deeper than ${MAX_VALUE_DEPTH} levels (rule value-depth)`)
+    if (err.tooDeep) throw new Error(`value nests deeper than ${MAX_JSON_DEPTH} levels (rule value-depth)`)
     throw new Error(`value is not UTF-8 JSON text (${err.reason} at byte ${utf8Offset(text, err.offset)} of the value)`)
   }
   const problem = checkValueNode(root, text)

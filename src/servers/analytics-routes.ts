@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
 import { BadRequestError, EventValidationError, InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import {
   booleanParam,
   bucketParam,
@@ -145,8 +146,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
   if (granularities.length === 0 || granularities.some((g) => !GRANULARITIES.includes(g))) throw new InvalidOptionError('granularities', `must be a non-empty list of ${GRANULARITIES.join(', ')}`)
   const defaultGranularity = options.defaultGranularity ?? (granularities.includes('hour') ? 'hour' : granularities[0]!)
   if (!granularities.includes(defaultGranularity)) throw new InvalidOptionError('defaultGranularity', `must be one of ${granularities.join(', ')}`)
-  const maxPageLimit = options.maxPageLimit ?? MAX_PAGE_LIMIT
-  if (!Number.isSafeInteger(maxPageLimit) || maxPageLimit < 1) throw new InvalidOptionError('maxPageLimit', 'must be a positive integer')
+  const maxPageLimit = positiveInteger('maxPageLimit', options.maxPageLimit, MAX_PAGE_LIMIT)
   const bodyLimit = options.bodyLimit ?? DEFAULT_API_EVENT_MAX_BYTES
   const serverToken = options.serverToken ?? randomUUID()
   const analytics = new EventAnalytics(store.sql, options.table === undefined ? {} : { table: options.table })

@@ -8,6 +8,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { BadRequestError, InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { DirectIngest } from '../ingest/direct-ingest.js'
 import { BatchTailer, type BatchTailerOptions } from '../ingest/batch-tailer.js'
 import type { IngestObserver } from '../ingest/ingest-observer.js'
@@ -83,12 +84,6 @@ export interface EventServerOptions {
 }
 
 const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} }
-
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
-}
 
 /** Codes of errors that mean the input was bad (400 unless the error names a status). */
 const BAD_INPUT_CODES = new Set<string>(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST'])

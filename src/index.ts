@@ -168,7 +168,8 @@ export { createAdminEndpoints, type Readiness, type MetricsSource } from './ops/
 export { openEventStore, type OpenEventStoreOptions } from './store/open-store.js'
 
 // Analytics (seed 003): docs/analytics.md
-export { analyticsRoutes, analyticsEventServerRoutes, helpDocument, type AnalyticsRoutesOptions, type RouteHelp } from './servers/analytics-routes.js'
+export { analyticsRoutes, analyticsEventServerRoutes, type AnalyticsRoutesOptions } from './servers/analytics-routes.js'
+export { collectRouteHelp, helpDocument, type HelpRoute, type RouteHelp } from './servers/route-help.js'
 export { EventAnalytics, type EventAnalyticsOptions, type StatsResult, type DailyRow, type ActivityResult, type UniquesResult, type FlowRow } from './analytics/event-analytics.js'
 export { FunnelCounter, type FunnelResult, type FunnelStep, type OrderedEvent } from './analytics/funnel.js'
 export { type EventFilter, type Granularity, GRANULARITIES, DEFAULT_ANALYTICS_BUCKET, MAX_PAGE_LIMIT } from './analytics/analytics-params.js'

@@ -6,7 +6,7 @@
  * the client's id as their key, and a key already stored is a duplicate.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CLIENT_FORMATS, clientFormatPaths } from '../decoders/client-formats.js'
+import { CLIENT_FORMATS, clientFormatPaths, findClientFormat } from '../decoders/client-formats.js'
 import type { ClientAnswer, ClientRequest } from '../decoders/client-request.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 import { ClientIngest } from '../ingest/client-ingest.js'
@@ -62,6 +62,8 @@ export async function registerClientRoutes(app: FastifyInstance, context: EventS
   }
 
   for (const path of clientFormatPaths()) {
-    app.route({ method: methods, url: path, bodyLimit: limits.bodyLimit, handler })
+    const format = findClientFormat(path)!.format
+    const help = { description: `Events from ${format.name} clients (${format.methods.join(', ')}; formats/${format.name}.md); the write key names the bucket` }
+    app.route({ method: methods, url: path, bodyLimit: limits.bodyLimit, config: { help }, handler })
   }
 }

@@ -17,6 +17,7 @@ import { createEventServerMetrics, type EventServerMetrics } from '../ops/event-
 import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { rebindingProblem } from './request-guard.js'
+import { collectRouteHelp, helpDocument, HELP_ROUTE_HELP, PREFLIGHT_ROUTE_HELP } from './route-help.js'
 import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
 import { ingestionRoutes } from './ingestion-routes.js'
@@ -189,6 +190,8 @@ export class EventServer {
 
     const cors = options.cors ?? {}
     this.app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: limits.bodyLimit })
+    // Before any route: GET /help lists every route of every plugin, as registered.
+    const helpRoutes = collectRouteHelp(this.app)
     const allowedHosts = options.allowedHosts ?? []
     this.app.addHook('onRequest', async (request, reply) => {
       const rebinding = rebindingProblem(request.headers.host, request.raw.socket?.localAddress, allowedHosts)
@@ -203,7 +206,8 @@ export class EventServer {
       return reply.code(status).send(body)
     })
     this.app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'LS_BAD_REQUEST', reason: `no route ${request.method} ${request.url.split('?')[0]}` }))
-    this.app.options('/*', async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, cors)).send())
+    this.app.options('/*', { config: { help: PREFLIGHT_ROUTE_HELP } }, async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, cors)).send())
+    this.app.get('/help', { config: { help: HELP_ROUTE_HELP } }, async () => helpDocument(helpRoutes))
     for (const route of routes) {
       void this.app.register(async (scope) => route.plugin(scope, context), route.prefix !== undefined ? { prefix: route.prefix } : {})
     }

@@ -51,14 +51,21 @@ export const ingestionRoutes: EventServerRoutes = {
     await registerClientRoutes(app, context, clientIngest, names)
     registerRpcEndpoint(app, context, clientIngest.writeKeys, names)
 
-    app.get('/api/profiles/:id', async (request, reply) => {
+    app.get('/api/profiles/:id', { config: { help: { description: 'The profile of an id (user id, anonymous id or alias): every id joined to it' } } }, async (request, reply) => {
       const { id } = request.params as { id: string }
       const profile = await identity.profile(id)
       if (!profile) return reply.code(404).send({ error: 'LS_BAD_REQUEST', reason: `no event names the id ${JSON.stringify(id)}` })
       return profile
     })
 
-    app.get('/api/profiles/:id/events', async (request, reply) => {
+    app.get('/api/profiles/:id/events', {
+      config: {
+        help: {
+          description: 'The events of the profile of an id, oldest first, paged with nextCursor',
+          parameters: { limit: `How many (default ${DEFAULT_PROFILE_EVENTS_LIMIT}, at most ${MAX_PROFILE_EVENTS_LIMIT})`, after: 'The nextCursor of the previous page', bucket: 'Only events of this bucket' },
+        },
+      },
+    }, async (request, reply) => {
       const { id } = request.params as { id: string }
       const query = request.query as Record<string, string | undefined>
       const limit = query.limit === undefined ? DEFAULT_PROFILE_EVENTS_LIMIT : Number(query.limit)

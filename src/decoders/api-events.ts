@@ -7,7 +7,7 @@
  * gives the same key and the store keeps it once.
  */
 import { BadRequestError, EventValidationError } from '../errors.js'
-import { encodeKey } from '../formats/keyjson.js'
+import { encodeKey, hasLoneSurrogate } from '../formats/keyjson.js'
 import { JsonTextError, MAX_JSON_DEPTH, scanJson, type JsonNode } from '../formats/json-text.js'
 import { eventRecord, type EventRecord } from '../model/event-record.js'
 import type { RequestDecoder } from './request-decoder.js'
@@ -108,7 +108,7 @@ export function decodeApiEvent(body: Uint8Array, context: ApiEventContext, maxBy
   if (type === undefined) invalid('event-type', 'is required')
   if (typeof type !== 'string' || type === '') invalid('event-type', `must be a non-empty string, got ${JSON.stringify(type)}`)
   if (type.length > MAX_EVENT_TYPE_LENGTH) invalid('event-type', `is longer than ${MAX_EVENT_TYPE_LENGTH} characters`)
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(type) || type.includes('\u0000')) invalid('event-type', 'must be well-formed Unicode without U+0000')
+  if (hasLoneSurrogate(type) || type.includes('\u0000')) invalid('event-type', 'must be well-formed Unicode without U+0000')
 
   let clientTime = context.serverTime
   if (fields.ts !== undefined && fields.ts !== null) {

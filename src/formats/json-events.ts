@@ -5,7 +5,7 @@
  */
 import { BadRequestError, EventValidationError } from '../errors.js'
 import { MAX_JSON_DEPTH, scanJson, JsonTextError, utf8Offset, type JsonNode } from './json-text.js'
-import { checkKey as checkKeyRules, compareEncodedKeys, decodeKey, encodeKey, hasLoneSurrogate, type EventKey } from './keyjson.js'
+import { checkKey as checkKeyRules, compareEncodedKeys, decodeKey, encodeKey, hasLoneSurrogate, isPlainObject, type EventKey } from './keyjson.js'
 
 /** A key: formats/keyjson.md (a scalar, or a list or object of scalars one level deep). */
 export type { EventKey }
@@ -66,12 +66,6 @@ export type EventRule =
 export interface RuleViolation {
   rule: EventRule
   reason: string
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
 }
 
 export { hasLoneSurrogate }

@@ -159,7 +159,7 @@ export {
   type EventServerTailOptions,
   type EventServerStatus,
 } from './servers/event-server.js'
-export { type EventServerRoutes, type EventServerContext, type EventServerLimits } from './servers/event-server-routes.js'
+export { STORE_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_CODES, type EventServerRoutes, type EventServerContext, type EventServerLimits } from './servers/event-server-routes.js'
 export { BatchTailer, DEFAULT_TAIL_INTERVAL_MS, DEFAULT_TAIL_GAP_WAIT_MS, DEFAULT_TAIL_READ_ATTEMPTS, type BatchTailerOptions, type TailReport } from './ingest/batch-tailer.js'
 export { DirectIngest, type DirectIngestOptions, type LiveRequest } from './ingest/direct-ingest.js'
 export { type IngestObserver, type IngestOrigin, type TailProblem, type TailedBatch } from './ingest/ingest-observer.js'

@@ -29,7 +29,7 @@ import { eventPageJson, apiEventJson } from '../analytics/event-json.js'
 import { API_EVENT_RULES, decodeApiEvent, DEFAULT_API_EVENT_MAX_BYTES, type ApiEventRule } from '../decoders/api-events.js'
 import { encodedKeyToJson } from '../formats/keyjson.js'
 import type { EventStore } from '../store/event-store.js'
-import type { EventServerRoutes } from './event-server-routes.js'
+import { STORE_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_CODES, type EventServerRoutes } from './event-server-routes.js'
 import { renderAnalyticsDashboard } from './analytics-dashboard.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { collectRouteHelp, helpDocument, HELP_ROUTE_HELP, PREFLIGHT_ROUTE_HELP, type RouteHelp } from './route-help.js'
@@ -84,13 +84,9 @@ function rawParams(request: FastifyRequest): RawParams {
   return { ...query, ...(parsed as RawParams) }
 }
 
-/** Store failures: nothing was stored, the client may retry (as the EventServer answers them). */
-const UNAVAILABLE_CODES = new Set(['LS_STORE_UNAVAILABLE', 'LS_STORE_COMMIT', 'LS_CLOSED'])
-/** Seconds a client waits before retrying after a 503. */
-export const ANALYTICS_RETRY_AFTER_SECONDS = 1
 
 function errorAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
-  if (err instanceof LoggingSystemError && UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
+  if (err instanceof LoggingSystemError && STORE_UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
   if (err instanceof EventValidationError) {
     return { status: 400, body: { error: err.code, rule: err.rule, field: API_EVENT_RULES[err.rule as ApiEventRule] ?? null, reason: err.reason } }
   }
@@ -128,7 +124,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
   }
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = errorAnswer(err)
-    if (status === 503) reply.header('retry-after', String(ANALYTICS_RETRY_AFTER_SECONDS))
+    if (status === 503) reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
     if (status === 500) request.log.error({ err }, 'analytics request failed')
     return reply.code(status).send(body)
   })

@@ -18,7 +18,7 @@ import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { rebindingProblem } from './request-guard.js'
 import { collectRouteHelp, helpDocument, HELP_ROUTE_HELP, PREFLIGHT_ROUTE_HELP } from './route-help.js'
-import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
+import { STORE_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_CODES, type EventServerContext, type EventServerLimits, type EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
 import { ingestionRoutes } from './ingestion-routes.js'
 import { ClientIngest } from '../ingest/client-ingest.js'
@@ -43,8 +43,6 @@ export const DEFAULT_EVENT_BODY_LIMIT = 8 * 1024 * 1024
 export const DEFAULT_EVENT_MAX_EVENTS = 10_000
 /** Largest `limit` of one read. Default: 1,000,000 (without a limit a read streams everything). */
 export const DEFAULT_MAX_PAGE_LIMIT = 1_000_000
-/** Retry-After of a 503 when the store did not commit, seconds. */
-export const STORE_RETRY_AFTER_SECONDS = 1
 
 /** Tailing options of an EventServer: the tailer's, without what the server supplies. */
 export type EventServerTailOptions = Omit<BatchTailerOptions, 'store' | 'observer' | 'decoders'>
@@ -88,14 +86,12 @@ const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} }
 
 /** Codes of errors that mean the input was bad (400 unless the error names a status). */
 const BAD_INPUT_CODES = new Set<string>(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST'])
-/** Codes of errors that mean the store could not do it now (503, try again). */
-const UNAVAILABLE_CODES = new Set<string>(['LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
 
 /** The status and JSON body of an error answer: `{error, reason}` plus `index`, `rule`, `offset` when the error has them. */
 export function errorAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
   const e = err as Partial<LoggingSystemError> & { statusCode?: number; reason?: string; index?: number; rule?: string; offset?: number }
   const details = { ...(e.index !== undefined ? { index: e.index } : {}), ...(e.rule !== undefined ? { rule: e.rule } : {}), ...(e.offset !== undefined ? { offset: e.offset } : {}) }
-  if (err instanceof LoggingSystemError && UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
+  if (err instanceof LoggingSystemError && STORE_UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
   if (err instanceof LoggingSystemError && BAD_INPUT_CODES.has(err.code)) {
     const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 400
     return { status, body: { error: err.code, ...details, reason: e.reason ?? err.message } }

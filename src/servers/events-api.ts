@@ -5,6 +5,7 @@
  */
 import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
+import { headerRecord } from '../decoders/live-request.js'
 import { BadRequestError } from '../errors.js'
 import { requiredBucket } from '../formats/bucket.js'
 import { encodedKeyToJson } from '../formats/keyjson.js'
@@ -23,10 +24,6 @@ const STREAM_CHUNK_BYTES = 64 * 1024
 function bucketValues(request: FastifyRequest): string[] {
   const raw = (request.query as Record<string, unknown>).bucket
   return raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
-}
-
-function headerText(value: string | string[] | undefined): string {
-  return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value
 }
 
 /** One event as /events.json writes it: the DevServer's fields, the value as the exact text received. */
@@ -87,12 +84,11 @@ export const eventsApiRoutes: EventServerRoutes = {
         requiredBucket(bucketValues(request))
       },
     }, async (request) => {
-      const headers: Record<string, string> = {}
-      for (const [name, value] of Object.entries(request.headers)) headers[name] = headerText(value)
+      const headers = headerRecord(request.headers)
       const { stored, duplicates } = await ingest.post({
         method: request.method,
         path: request.url,
-        contentType: headerText(request.headers['content-type']),
+        contentType: headers['content-type'] ?? '',
         body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         ip: request.ip ?? '',
         headers,

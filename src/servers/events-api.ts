@@ -6,13 +6,12 @@
 import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
 import { headerRecord } from '../decoders/live-request.js'
-import { BadRequestError } from '../errors.js'
 import { requiredBucket } from '../formats/bucket.js'
 import { encodedKeyToJson } from '../formats/keyjson.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore, RangeQuery } from '../store/event-store.js'
 import type { EventServerRoutes } from './event-server.js'
-import { encodeCursor, rangeQueryOf } from './event-query.js'
+import { encodeCursor, limitParam, rangeQueryOf, type Query } from './event-query.js'
 
 /** Rejects listed by /rejects.json without a limit, and the most it lists. */
 export const DEFAULT_REJECTS_LIMIT = 100
@@ -126,9 +125,7 @@ export const eventsApiRoutes: EventServerRoutes = {
 
     // Requests that gave no events (undecodable logged requests), newest first, for a user to look at.
     app.get('/rejects.json', { config: { help: { description: 'Logged requests that gave no events, newest first', parameters: { limit: `How many (default ${DEFAULT_REJECTS_LIMIT}, at most ${MAX_REJECTS_LIMIT})` } } } }, async (request) => {
-      const text = (request.query as Record<string, unknown>).limit
-      const limit = text === undefined ? DEFAULT_REJECTS_LIMIT : Number(text)
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REJECTS_LIMIT) throw new BadRequestError(400, `limit must be an integer from 1 to ${MAX_REJECTS_LIMIT}, got ${JSON.stringify(text)}`)
+      const limit = limitParam(request.query as Query, MAX_REJECTS_LIMIT, DEFAULT_REJECTS_LIMIT)
       const rejects = await store.rejects(limit)
       return {
         rejects: rejects.map(({ body, ...reject }) => ({ ...reject, bodyBase64: Buffer.from(body).toString('base64') })),

@@ -104,6 +104,7 @@ export class Forwarder {
     this.policy = normalizeRetryPolicy(options.retry, DEFAULT_FORWARD_RETRY_POLICY, `forward[${options.name}].retry`)
     this.batchSize = positiveInteger(`forward[${options.name}].batchSize`, options.batchSize, DEFAULT_FORWARD_BATCH_SIZE)
     this.limiter = new RateLimiter(positiveNumber(`forward[${options.name}].requestsPerSecond`, options.requestsPerSecond, DEFAULT_FORWARD_REQUESTS_PER_SECOND))
+    // Checked here so a bad value fails at construction; the loop reads options.pollMs.
     positiveNumber(`forward[${options.name}].pollMs`, options.pollMs, DEFAULT_FORWARD_POLL_MS)
     if (options.settleMs !== undefined && !(options.settleMs >= 0)) throw new InvalidOptionError(`forward[${options.name}].settleMs`, 'must be >= 0')
     this.checkpointName = `forward:${options.name}`

@@ -129,7 +129,7 @@ export {
   decodeEventbufV2Stream,
 } from './formats/eventbuf-v2.js'
 export { DevEventStore, type DevEventStoreOptions, type StoreResult, type StoreChange, type StoreListener } from './servers/dev-event-store.js'
-export { scanJson, JsonTextError, type JsonNode, type JsonKind, type JsonScanOptions } from './formats/json-text.js'
+export { scanJson, JsonTextError, MAX_JSON_DEPTH, type JsonNode, type JsonKind, type JsonScanOptions } from './formats/json-text.js'
 export {
   DevServer,
   devServerPlugin,
@@ -159,7 +159,7 @@ export {
   type EventServerTailOptions,
   type EventServerStatus,
 } from './servers/event-server.js'
-export { type EventServerRoutes, type EventServerContext, type EventServerLimits } from './servers/event-server-routes.js'
+export { STORE_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_CODES, type EventServerRoutes, type EventServerContext, type EventServerLimits } from './servers/event-server-routes.js'
 export { BatchTailer, DEFAULT_TAIL_INTERVAL_MS, DEFAULT_TAIL_GAP_WAIT_MS, DEFAULT_TAIL_READ_ATTEMPTS, type BatchTailerOptions, type TailReport } from './ingest/batch-tailer.js'
 export { DirectIngest, type DirectIngestOptions, type LiveRequest } from './ingest/direct-ingest.js'
 export { type IngestObserver, type IngestOrigin, type TailProblem, type TailedBatch } from './ingest/ingest-observer.js'
@@ -168,7 +168,8 @@ export { createAdminEndpoints, type Readiness, type MetricsSource } from './ops/
 export { openEventStore, type OpenEventStoreOptions } from './store/open-store.js'
 
 // Analytics (seed 003): docs/analytics.md
-export { analyticsRoutes, analyticsEventServerRoutes, helpDocument, type AnalyticsRoutesOptions, type RouteHelp } from './servers/analytics-routes.js'
+export { analyticsRoutes, analyticsEventServerRoutes, type AnalyticsRoutesOptions } from './servers/analytics-routes.js'
+export { collectRouteHelp, helpDocument, type HelpRoute, type RouteHelp } from './servers/route-help.js'
 export { EventAnalytics, type EventAnalyticsOptions, type StatsResult, type DailyRow, type ActivityResult, type UniquesResult, type FlowRow } from './analytics/event-analytics.js'
 export { FunnelCounter, type FunnelResult, type FunnelStep, type OrderedEvent } from './analytics/funnel.js'
 export { type EventFilter, type Granularity, GRANULARITIES, DEFAULT_ANALYTICS_BUCKET, MAX_PAGE_LIMIT } from './analytics/analytics-params.js'

@@ -34,6 +34,62 @@ t.test('the EventServer serves the analytics routes on its own store', async (t)
   t.ok((await call(`${url}/help`)).json.routes['/api']['/events'].length >= 3)
 })
 
+/** Every (method, path) a /help document lists, as concrete paths to call (`:id` → `nobody`, `:type?` → `view`). */
+function listedRoutes(routes: Record<string, unknown>): Array<{ method: string; path: string; description: string }> {
+  const out: Array<{ method: string; path: string; description: string }> = []
+  for (const [top, value] of Object.entries(routes)) {
+    if (typeof value === 'string') {
+      out.push({ method: '', path: top, description: value })
+      continue
+    }
+    for (const [second, entries] of Object.entries(value as Record<string, { uri: string; method: string[]; description: string }[]>)) {
+      for (const entry of entries) out.push({ method: entry.method[0]!, path: `${top}${second}${entry.uri === '/' ? '' : entry.uri}`, description: entry.description })
+    }
+  }
+  return out.map((r) => ({ ...r, path: r.path.replace(':id', 'nobody').replace('/:type?', '/view') }))
+}
+
+t.test('GET /help on the EventServer lists every route it serves, from its route table, in the seed-003 shape', async (t) => {
+  const extra = { name: 'extra', prefix: '/extra', plugin: async (app: import('fastify').FastifyInstance) => {
+    app.get('/ping', { config: { help: { description: 'a route a plugin added' } } }, async () => ({ pong: true }))
+    app.post('/quiet', async () => ({}))
+  } }
+  const server = new EventServer({ store: await openEventStore({ db: join(tempDir(t), 'events.duckdb') }), routes: [extra] })
+  const url = await server.listen(0)
+  t.teardown(() => server.close())
+
+  const help = await call(`${url}/help`)
+  t.equal(help.status, 200)
+  t.equal(help.json.message, 'Move along nothing to see here.')
+  const routes = help.json.routes
+  t.equal(routes['/help'], 'Shows the magical help')
+  // Seed 004's events API, the client ingestion routes, /rpc, profiles and the analytics, all on one page.
+  for (const path of ['/events.json', '/buckets.json', '/rejects.json', '/rpc', '/capture', '/track', '/engage', '/']) t.type(routes[path], 'string', `${path} is listed`)
+  t.match(routes['/api']['/post-events'], [{ uri: '/', method: ['POST'], required: ['bucket'] }])
+  t.ok(routes['/api']['/profiles'].some((r: { uri: string }) => r.uri === '/:id/events'))
+  t.ok(routes['/v1']['/batch'].some((r: { method: string[] }) => r.method[0] === 'POST'), 'Segment /v1/batch')
+  t.ok(routes['/api']['/v1'].some((r: { uri: string }) => r.uri === '/track'), 'Grouparoo /api/v1/track')
+  t.ok(routes['/api']['/events'].some((r: { uri: string; method: string[]; required?: string[] }) => r.uri === '/' && r.method[0] === 'POST' && r.required?.[0] === 'event_type'))
+  // A plugin's routes are listed because they are registered: a route without a description still shows, and says so.
+  t.match(routes['/extra']['/ping'], [{ uri: '/', method: ['GET'], description: 'a route a plugin added' }])
+  t.match(routes['/extra']['/quiet'], [{ uri: '/', method: ['POST'], description: 'undescribed' }])
+
+  const listed = listedRoutes(routes).filter((r) => !r.path.startsWith('/extra'))
+  t.notOk(listed.some((r) => r.description === 'undescribed'), 'every built-in route has a description')
+  t.notOk(listed.some((r) => r.path.endsWith('/') && r.path !== '/'), 'trailing-slash twins are listed once')
+  // Every listed route is served: none gets the server's "no route" answer.
+  for (const route of listed) {
+    if (route.path === '/*') continue
+    const answer = await request(`${url}${route.path}`, { method: (route.method || 'GET') as 'GET' | 'POST' })
+    const text = await answer.body.text()
+    t.notOk(answer.statusCode === 404 && /no route/.test(text), `${route.method || 'GET'} ${route.path}: ${answer.statusCode}`)
+  }
+  t.match((await call(`${url}/not/a/route`)).text, /no route GET \/not\/a\/route/, 'what an unserved route answers')
+  const rpc = await call(`${url}/rpc`)
+  t.equal(rpc.status, 426, 'a plain GET /rpc is told to upgrade')
+  t.equal(rpc.headers['upgrade'], 'websocket')
+})
+
 t.test('seed-003 posts logged by a LoggingServer are tailed into the analytics, keyed by the logged request', async (t) => {
   const dir = tempDir(t)
   const logger = new LoggingServer({ directory: dir, batchSeconds: 60 })

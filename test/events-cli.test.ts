@@ -35,7 +35,7 @@ t.test('--help shows every flag with its default and variable', async (t) => {
 t.test('exclusive flags and bad values are refused with a clear error', async (t) => {
   const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
     [['--db', 'a.duckdb', '--clickhouse', 'http://127.0.0.1:8123'], {}, /--db and --clickhouse exclude each other/],
-    [['--tail-dir', 'x'], { LOGGING_SYSTEM_EVENTS_TAIL_S3_BUCKET: 'b' }, /--tail-dir and --tail-s3-bucket exclude each other/],
+    [['--tail-dir', 'x'], { LOGGING_SYSTEM_EVENTS_TAIL_S3_BUCKET: 'b' }, /--tail-dir and --tail-s3-bucket \(from LOGGING_SYSTEM_EVENTS_TAIL_S3_BUCKET\) exclude each other/],
     [['--tail-dir', 'x', '--tail-since', '2026-13-01'], {}, /--tail-since must be a UTC day as YYYY-MM-DD/],
     [['--tail-since', '2026-11-01'], {}, /--tail-since needs --tail-dir or --tail-s3-bucket/],
     [['--tail-interval-seconds', '0', '--tail-dir', 'x'], {}, /--tail-interval-seconds must be more than 0/],

@@ -64,10 +64,10 @@ export function describeSource(parsed: ParsedCommandLine, name: string): string 
   return source === undefined || source === `--${name}` ? `--${name}` : `--${name} (from ${source})`
 }
 
-/** The one check that two flags were not both given; the message names where each came from. */
-export function excludeEachOther(parsed: ParsedCommandLine, first: string, second: string): void {
+/** The one check that two flags were not both given; the message names where each came from, then `why`. */
+export function excludeEachOther(parsed: ParsedCommandLine, first: string, second: string, why?: string): void {
   if (parsed.values[first] !== undefined && parsed.values[second] !== undefined) {
-    throw new CliUsageError(`${describeSource(parsed, first)} and ${describeSource(parsed, second)} exclude each other`)
+    throw new CliUsageError(`${describeSource(parsed, first)} and ${describeSource(parsed, second)} exclude each other${why === undefined ? '' : `: ${why}`}`)
   }
 }
 

@@ -28,7 +28,8 @@ export const command: CliCommand = {
     { name: 'limit', type: 'integer', default: 1000, description: 'list: at most this many.' },
     ...STORE_FLAGS,
   ],
-  async run({ values, positionals }, io) {
+  async run(parsed, io) {
+    const { values, positionals } = parsed
     const [action, ...extra] = positionals
     if (action === undefined || !(ACTIONS as readonly string[]).includes(action) || extra.length > 0) {
       throw new CliUsageError(`give one action: ${ACTIONS.join(', ')}`)
@@ -43,7 +44,7 @@ export const command: CliCommand = {
       forwarderConfig = forwardConfigs(await loadProcessorConfigs(String(values['config']))).find((config) => (config.name ?? 'forward') === destination)
       if (!forwarderConfig) throw new CliUsageError(`no forward entry named ${JSON.stringify(destination)} in ${values['config']}`)
     }
-    const store = await openStoreFromFlags(values)
+    const store = await openStoreFromFlags(parsed)
     try {
       const deadLetters = new DeadLetterStore(store)
       if (action === 'list') {

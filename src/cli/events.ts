@@ -15,7 +15,8 @@ import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
 import { openEventStore } from '../store/open-store.js'
 import { loadProcessorConfigs } from '../processors/processor-config.js'
 import type { EventStore } from '../store/event-store.js'
-import type { CliCommand, FlagSpec } from './command-line.js'
+import { excludeEachOther, type CliCommand, type FlagSpec, type ParsedCommandLine } from './command-line.js'
+import { storeOptionsFromFlags } from './store-flags.js'
 
 export const EVENTS_FLAGS: FlagSpec[] = [
   { name: 'port', type: 'integer', default: DEFAULT_EVENT_SERVER_PORT, description: 'TCP port of the events API (0 picks a free one).' },
@@ -44,10 +45,11 @@ export function parseSinceDay(text: string): number {
   return time
 }
 
-function tailSource(values: Record<string, unknown>, env: NodeJS.ProcessEnv): BatchSource | undefined {
+function tailSource(parsed: ParsedCommandLine, env: NodeJS.ProcessEnv): BatchSource | undefined {
+  const { values } = parsed
   const dir = values['tail-dir'] as string | undefined
   const bucket = values['tail-s3-bucket'] as string | undefined
-  if (dir !== undefined && bucket !== undefined) throw new CliUsageError('--tail-dir and --tail-s3-bucket exclude each other: tail one place per EventServer')
+  excludeEachOther(parsed, 'tail-dir', 'tail-s3-bucket', 'tail one place per EventServer')
   const prefix = values['tail-s3-prefix'] as string | undefined
   if (bucket !== undefined) {
     return new S3Source({ bucket, ...(prefix !== undefined ? { prefix } : {}), ...(values['tail-s3-endpoint'] !== undefined ? { endpoint: String(values['tail-s3-endpoint']) } : {}) }, undefined, env)
@@ -64,18 +66,19 @@ export const command: CliCommand = {
   envPrefix: 'EVENTS_',
   summary: 'Run the EventServer: the events API on a durable store (DuckDB embedded, or ClickHouse), fed by direct posts and tailed batches.',
   flags: EVENTS_FLAGS,
-  async run({ values }, io) {
-    if (values['db'] !== undefined && values['clickhouse'] !== undefined) throw new CliUsageError('--db and --clickhouse exclude each other: the events live in one store')
+  async run(parsed, io) {
+    const { values } = parsed
+    const storeOptions = storeOptionsFromFlags(parsed)
     const interval = values['tail-interval-seconds'] as number
     if (!(interval > 0)) throw new CliUsageError(`--tail-interval-seconds must be more than 0, got ${interval}`)
     const since = values['tail-since'] !== undefined ? parseSinceDay(String(values['tail-since'])) : undefined
     // Read before the store opens: a bad file stops here with nothing to undo.
     const processors = values['processors'] !== undefined ? await loadProcessorConfigs(String(values['processors'])) : undefined
-    const source = tailSource(values, io.env)
+    const source = tailSource(parsed, io.env)
     const logger = pino({ level: String(values['log-level']), base: { pid: process.pid } }, io.stdout)
     let store: EventStore
     try {
-      store = await openEventStore(values['clickhouse'] !== undefined ? { clickhouse: String(values['clickhouse']) } : { db: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
+      store = await openEventStore(storeOptions)
     } catch (err) {
       // A second process on the same DuckDB file, ClickHouse unreachable: say so plainly.
       await source?.close?.()

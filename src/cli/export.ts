@@ -30,13 +30,14 @@ export const command: CliCommand = {
   envPrefix: 'EXPORT_',
   summary: 'Export one UTC day of the event store, Hive-partitioned (events/date=D/bucket=B/part-NNNN.ext), to a directory or S3.',
   flags: EXPORT_FLAGS,
-  async run({ values }, io) {
+  async run(parsed, io) {
+    const { values } = parsed
     if (values['day'] === undefined) throw new CliUsageError('--day YYYY-MM-DD is required')
     const day = String(values['day'])
     dayRange(day, '--day')
     const format = checkExportFormat(String(values['format']), '--format')
     const target = targetOf(values, io.env)
-    const store = await openStoreFromFlags(values)
+    const store = await openStoreFromFlags(parsed)
     try {
       const buckets = list(values['buckets'])
       let report

@@ -21,7 +21,8 @@ export const command: CliCommand = {
     { name: 'once', type: 'boolean', default: false, description: 'Send what is stored now, then exit (0 when nothing went to the dead-letter store, 1 otherwise).' },
     ...STORE_FLAGS,
   ],
-  async run({ values }, io) {
+  async run(parsed, io) {
+    const { values } = parsed
     if (values['config'] === undefined) throw new CliUsageError('--config FILE is required')
     let configs = forwardConfigs(await loadProcessorConfigs(String(values['config'])))
     if (values['destination'] !== undefined) {
@@ -29,7 +30,7 @@ export const command: CliCommand = {
       configs = configs.filter((config) => wanted.has(config.name ?? 'forward'))
     }
     if (configs.length === 0) throw new CliUsageError(`no forward destination in ${values['config']}${values['destination'] !== undefined ? ` named ${values['destination']}` : ''}`)
-    const store = await openStoreFromFlags(values)
+    const store = await openStoreFromFlags(parsed)
     const forwarders: Forwarder[] = []
     try {
       for (const config of configs) {

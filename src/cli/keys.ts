@@ -7,8 +7,8 @@
 import { CliUsageError } from '../errors.js'
 import { WriteKeys, type WriteKeyInfo } from '../ingest/write-keys.js'
 import { DEFAULT_DUCKDB_PATH } from '../store/duckdb/duckdb-store.js'
-import { openEventStore } from '../store/open-store.js'
 import type { CliCommand } from './command-line.js'
+import { openStoreFromFlags } from './store-flags.js'
 
 const USAGE = 'keys create --name NAME --bucket BUCKET | keys list | keys revoke ID-OR-NAME'
 
@@ -29,15 +29,15 @@ export const command: CliCommand = {
     { name: 'bucket', type: 'string', description: 'create: the bucket its events go to.' },
     { name: 'json', type: 'boolean', default: false, description: 'Print JSON instead of text.' },
   ],
-  async run({ values, positionals }, io) {
+  async run(parsed, io) {
+    const { values, positionals } = parsed
     const [action, target, ...extra] = positionals
     if (extra.length > 0 || action === undefined) throw new CliUsageError(`usage: ${USAGE}`)
     if (!['create', 'list', 'revoke'].includes(action)) throw new CliUsageError(`unknown keys action ${JSON.stringify(action)}; usage: ${USAGE}`)
     if (action === 'create' && (values['name'] === undefined || values['bucket'] === undefined)) throw new CliUsageError('keys create needs --name and --bucket')
     if (action === 'revoke' && target === undefined) throw new CliUsageError('keys revoke needs the id or name of the key')
     const json = values['json'] === true
-    if (values['db'] !== undefined && values['clickhouse'] !== undefined) throw new CliUsageError('--db and --clickhouse exclude each other: the keys live in one store')
-    const store = await openEventStore(values['clickhouse'] !== undefined ? { clickhouse: String(values['clickhouse']) } : { db: String(values['db'] ?? DEFAULT_DUCKDB_PATH) })
+    const store = await openStoreFromFlags(parsed, 'keys')
     try {
       const keys = new WriteKeys(store)
       if (action === 'create') {

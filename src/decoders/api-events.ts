@@ -7,7 +7,8 @@
  * gives the same key and the store keeps it once.
  */
 import { BadRequestError, EventValidationError } from '../errors.js'
-import { encodeKey } from '../formats/keyjson.js'
+import { encodeKey, hasLoneSurrogate } from '../formats/keyjson.js'
+import { JsonTextError, MAX_JSON_DEPTH, scanJson, type JsonNode } from '../formats/json-text.js'
 import { eventRecord, type EventRecord } from '../model/event-record.js'
 import type { RequestDecoder } from './request-decoder.js'
 
@@ -15,8 +16,6 @@ export const API_EVENTS_SOURCE = 'api-events'
 export const API_EVENTS_PATH = '/api/events'
 /** Largest body the decoder reads, bytes. Default: 1 MiB. */
 export const DEFAULT_API_EVENT_MAX_BYTES = 1024 * 1024
-/** Deepest nesting of objects and arrays in a body (the body object is level 1). */
-export const MAX_API_EVENT_DEPTH = 64
 const MAX_EVENT_TYPE_LENGTH = 1024
 const MAX_TIME_MS = Number.MAX_SAFE_INTEGER
 /** The fields of a body; any other is refused rather than dropped. */
@@ -60,67 +59,6 @@ function invalid(rule: ApiEventRule, reason: string): never {
   throw new EventValidationError(0, rule, `${API_EVENT_RULES[rule]}: ${reason}`)
 }
 
-interface Span {
-  start: number
-  end: number
-}
-
-/**
- * One pass over JSON text already known to parse: the text span of each
- * top-level member's value. Duplicated names are refused.
- */
-function scanTopLevel(text: string): Map<string, Span> {
-  const spans = new Map<string, Span>()
-  let depth = 0
-  let i = 0
-  let memberName: string | undefined
-  let valueStart = -1
-  let expectName = false
-  const n = text.length
-  while (i < n) {
-    const c = text.charCodeAt(i)
-    if (c === 0x22 /* " */) {
-      const start = i
-      i++
-      while (i < n) {
-        const d = text.charCodeAt(i)
-        if (d === 0x5c /* \ */) i += 2
-        else if (d === 0x22) break
-        else i++
-      }
-      i++
-      if (depth === 1 && expectName) {
-        memberName = JSON.parse(text.slice(start, i)) as string
-        if (spans.has(memberName)) invalid('body-fields', `${JSON.stringify(memberName)} appears twice`)
-        expectName = false
-      } else if (depth === 1 && valueStart === -1 && memberName !== undefined) {
-        valueStart = start
-      }
-      continue
-    }
-    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (depth === 1 && valueStart === -1) valueStart = i
-      depth++
-      if (depth === 1) expectName = true
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      if (depth === 1 && memberName !== undefined) {
-        spans.set(memberName, { start: valueStart, end: i })
-        memberName = undefined
-      }
-      depth--
-    } else if (c === 0x2c /* , */ && depth === 1) {
-      spans.set(memberName!, { start: valueStart, end: i })
-      memberName = undefined
-      valueStart = -1
-      expectName = true
-    } else if (depth === 1 && valueStart === -1 && memberName !== undefined && c > 0x20 && c !== 0x3a /* : */) {
-      valueStart = i
-    }
-    i++
-  }
-  return spans
-}
-
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 function userIdOf(params: Record<string, unknown>): string | null {
@@ -145,36 +83,32 @@ export function decodeApiEvent(body: Uint8Array, context: ApiEventContext, maxBy
   } catch {
     return invalid('body-utf8', 'is not valid UTF-8')
   }
-  // Depth first, so no parser ever sees a body nested past the limit.
-  let depth = 0
-  for (let i = 0, inString = false; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 0x5c) i++
-      else if (c === 0x22) inString = false
-    } else if (c === 0x22) inString = true
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > MAX_API_EVENT_DEPTH) invalid('body-depth', `nested deeper than ${MAX_API_EVENT_DEPTH} levels at character ${i}`)
-    } else if (c === 0x7d || c === 0x5d) depth--
-  }
-  let parsed: unknown
+  // The formats layer's scanner checks syntax and depth in one pass, without recursion, so
+  // JSON.parse never sees a body nested past the limit; it gives the exact text of params.
+  let root: JsonNode
   try {
-    parsed = JSON.parse(text)
+    root = scanJson(text, { maxDepth: MAX_JSON_DEPTH, keepLevels: 1 })
   } catch (err) {
-    return invalid('body-json', `malformed JSON: ${(err as Error).message}`)
+    if (!(err instanceof JsonTextError)) throw err
+    if (err.tooDeep) return invalid('body-depth', `nested deeper than ${MAX_JSON_DEPTH} levels at character ${err.offset}`)
+    return invalid('body-json', `malformed JSON: ${err.message}`)
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return invalid('body-object', 'must be a JSON object {"event_type": ..., "ts": ..., "params": {...}}')
-  const spans = scanTopLevel(text)
-  const fields = parsed as Record<string, unknown>
-  for (const name of Object.keys(fields)) {
+  if (root.kind !== 'object') return invalid('body-object', 'must be a JSON object {"event_type": ..., "ts": ..., "params": {...}}')
+  const spans = new Map<string, JsonNode>()
+  for (const { name, node } of root.members!) {
+    if (spans.has(name)) invalid('body-fields', `${JSON.stringify(name)} appears twice`)
+    spans.set(name, node)
+  }
+  for (const name of spans.keys()) {
     if (!(API_EVENT_FIELDS as readonly string[]).includes(name)) invalid('body-fields', `unknown field ${JSON.stringify(name)}; the fields are ${API_EVENT_FIELDS.join(', ')}`)
   }
+  const fields = JSON.parse(text) as Record<string, unknown>
 
   const type = fields.event_type
   if (type === undefined) invalid('event-type', 'is required')
   if (typeof type !== 'string' || type === '') invalid('event-type', `must be a non-empty string, got ${JSON.stringify(type)}`)
   if (type.length > MAX_EVENT_TYPE_LENGTH) invalid('event-type', `is longer than ${MAX_EVENT_TYPE_LENGTH} characters`)
-  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(type) || type.includes('\u0000')) invalid('event-type', 'must be well-formed Unicode without U+0000')
+  if (hasLoneSurrogate(type) || type.includes('\u0000')) invalid('event-type', 'must be well-formed Unicode without U+0000')
 
   let clientTime = context.serverTime
   if (fields.ts !== undefined && fields.ts !== null) {
@@ -191,7 +125,7 @@ export function decodeApiEvent(body: Uint8Array, context: ApiEventContext, maxBy
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) invalid('params-object', `must be a JSON object, got ${raw === null ? 'null' : Array.isArray(raw) ? 'an array' : typeof raw}`)
     params = raw as Record<string, unknown>
     const span = spans.get('params')!
-    value = text.slice(span.start, span.end).trimEnd()
+    value = text.slice(span.start, span.end)
   }
 
   return eventRecord({

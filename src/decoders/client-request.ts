@@ -6,6 +6,7 @@
  * and nothing it does depends on which path the request took.
  */
 import type { EventRecord } from '../model/event-record.js'
+import type { DecoderRequest } from './request-decoder.js'
 
 /** One HTTP request, live or logged. */
 export interface ClientRequest {
@@ -71,21 +72,8 @@ export function jsonFailure(status: number, code: string, message: string): Clie
   return { status, contentType: 'application/json; charset=utf-8', body: JSON.stringify({ error: code, message }) }
 }
 
-/** A request read back from batches (src/reader/request-assembler.ts's LoggedRequest has this shape). */
-export interface LoggedClientRequest {
-  serverToken: string
-  reqId: number
-  time: number
-  ip: string
-  method: string
-  path: string
-  contentType: string
-  headers: Record<string, string>
-  body: Uint8Array
-}
-
-/** The decoder's view of a logged request: the same fields, an empty IP as unknown. */
-export function clientRequestFromLogged(request: LoggedClientRequest): ClientRequest {
+/** The client decoders' view of a logged request (the request decoders' DecoderRequest): the same fields, an empty IP as unknown. */
+export function clientRequestFromLogged(request: DecoderRequest): ClientRequest {
   return {
     method: request.method.toUpperCase(),
     path: request.path,

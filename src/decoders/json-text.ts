@@ -5,10 +5,7 @@
  * (src/formats/json-text.ts: RFC 8259, no recursion, a depth limit); values
  * for the decoders' checks come from JSON.parse of the same, valid, text.
  */
-import { scanJson, JsonTextError as ScanError, type JsonNode } from '../formats/json-text.js'
-
-/** Deeper documents are refused: nothing a client sends needs more. */
-export const MAX_JSON_DEPTH = 64
+import { MAX_JSON_DEPTH, scanJson, JsonTextError as ScanError, type JsonNode } from '../formats/json-text.js'
 /** Levels whose children are kept: a JSON-RPC batch → request → params → events → event is 4 below the root. */
 const KEEP_LEVELS = 5
 

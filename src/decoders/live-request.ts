@@ -14,12 +14,18 @@ export interface LiveRequestParts {
   time: number
 }
 
-/** A live request as a DecoderRequest (serverToken '' and reqId 0: it was not logged). */
-export function liveDecoderRequest(parts: LiveRequestParts): DecoderRequest {
+/** Node's headers as the decoders' `headers`: lower-case names, a repeated header joined with ", ". */
+export function headerRecord(incoming: IncomingHttpHeaders): Record<string, string> {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(parts.headers)) {
+  for (const [name, value] of Object.entries(incoming)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value
   }
+  return headers
+}
+
+/** A live request as a DecoderRequest (serverToken '' and reqId 0: it was not logged). */
+export function liveDecoderRequest(parts: LiveRequestParts): DecoderRequest {
+  const headers = headerRecord(parts.headers)
   return {
     method: parts.method.toUpperCase(),
     path: parts.url,

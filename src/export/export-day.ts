@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api'
 import { ExportFailedError, InvalidOptionError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { keyJsonText } from '../model/event-json.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore } from '../store/event-store.js'
@@ -72,8 +73,7 @@ const COPY: Readonly<Record<ExportFormat, { select: string; options: string }>> 
 export async function exportDay(options: ExportDayOptions): Promise<ExportReport> {
   const format = checkExportFormat(options.format ?? 'parquet')
   const { start, end } = dayRange(options.day)
-  const rowsPerPart = options.rowsPerPart ?? DEFAULT_ROWS_PER_PART
-  if (!Number.isSafeInteger(rowsPerPart) || rowsPerPart <= 0) throw new InvalidOptionError('rowsPerPart', `must be a positive integer, got ${rowsPerPart}`)
+  const rowsPerPart = positiveInteger('rowsPerPart', options.rowsPerPart, DEFAULT_ROWS_PER_PART)
   const wanted = options.buckets ? new Set(options.buckets) : undefined
   const buckets = (await options.store.buckets()).map((b) => b.bucket).filter((bucket) => !wanted || wanted.has(bucket))
   const report: ExportReport = { day: options.day, format, target: options.target.description, rows: 0, buckets: [], files: [] }

@@ -6,8 +6,9 @@
 import { hash } from 'node:crypto'
 import { Decoder, Encoder } from '@msgpack/msgpack'
 import { EventDecodeError } from '../errors.js'
-import { checkClientTime, checkKey, checkType, checkValueNode, MAX_VALUE_DEPTH, validateEvent, type EventKey, type EventType, type LogEvent, type ReceivedEvent, type RuleViolation } from './json-events.js'
-import { JsonTextError, scanJson, utf8Offset } from './json-text.js'
+import { checkClientTime, checkKey, checkType, checkValueNode, validateEvent, type EventKey, type EventType, type LogEvent, type ReceivedEvent, type RuleViolation } from './json-events.js'
+import { JsonTextError, MAX_JSON_DEPTH, scanJson, utf8Offset } from './json-text.js'
+import { msgpackUintWidth, readUintBytes } from './msgpack-uint.js'
 
 export const EVENTBUF_V2_CONTENT_TYPE = 'application/eventbuf-v2'
 export const EVENTBUF_V2_VERSION = 0x02
@@ -57,24 +58,15 @@ export interface EventbufV2DecoderOptions {
 
 type Prefix = { kind: 'need-more' } | { kind: 'ok'; bytes: number; length: number } | { kind: 'bad'; reason: string }
 
-/**
- * Reads the length prefix: a msgpack unsigned integer in any width (fixint,
- * uint 8/16/32/64). This is the one place read by hand, because the decoder
- * needs to know how many bytes it consumed to report offsets.
- */
+/** Reads the length prefix: a msgpack unsigned integer in any width (src/formats/msgpack-uint.ts). */
 function readLengthPrefix(buffer: Uint8Array, at: number, maxEventBytes: number): Prefix {
   const head = buffer[at]!
-  let width: number
-  if (head <= 0x7f) return { kind: 'ok', bytes: 1, length: head }
-  else if (head === 0xcc) width = 1
-  else if (head === 0xcd) width = 2
-  else if (head === 0xce) width = 4
-  else if (head === 0xcf) width = 8
-  else return { kind: 'bad', reason: `length prefix starts with 0x${head.toString(16).padStart(2, '0')}, which is not a msgpack unsigned integer` }
+  const width = msgpackUintWidth(head)
+  if (width < 0) return { kind: 'bad', reason: `length prefix starts with 0x${head.toString(16).padStart(2, '0')}, which is not a msgpack unsigned integer` }
+  if (width === 0) return { kind: 'ok', bytes: 1, length: head }
   if (buffer.length - at < 1 + width) return { kind: 'need-more' }
-  let length = 0
-  for (let i = 1; i <= width; i++) length = length * 256 + buffer[at + i]!
-  // length is exact up to 2^53; anything near that is far above any limit anyway.
+  // Exact up to 2^53; anything near that is far above any limit anyway.
+  const length = readUintBytes(buffer, at + 1, width)
   if (length > maxEventBytes) return { kind: 'bad', reason: `length ${length} is over the limit of ${maxEventBytes} bytes` }
   return { kind: 'ok', bytes: 1 + width, length }
 }
@@ -171,10 +163,10 @@ function readValueText(valueBytes: Uint8Array): string {
   }
   let root
   try {
-    root = scanJson(text, { maxDepth: MAX_VALUE_DEPTH })
+    root = scanJson(text, { maxDepth: MAX_JSON_DEPTH })
   } catch (err) {
     if (!(err instanceof JsonTextError)) throw err
-    if (err.tooDeep) throw new Error(`value nests deeper than ${MAX_VALUE_DEPTH} levels (rule value-depth)`)
+    if (err.tooDeep) throw new Error(`value nests deeper than ${MAX_JSON_DEPTH} levels (rule value-depth)`)
     throw new Error(`value is not UTF-8 JSON text (${err.reason} at byte ${utf8Offset(text, err.offset)} of the value)`)
   }
   const problem = checkValueNode(root, text)

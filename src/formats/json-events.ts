@@ -4,8 +4,8 @@
  * formats/json-events.md; `rule` strings never change meaning.
  */
 import { BadRequestError, EventValidationError } from '../errors.js'
-import { scanJson, JsonTextError, utf8Offset, type JsonNode } from './json-text.js'
-import { checkKey as checkKeyRules, compareEncodedKeys, decodeKey, encodeKey, hasLoneSurrogate, type EventKey } from './keyjson.js'
+import { MAX_JSON_DEPTH, scanJson, JsonTextError, utf8Offset, type JsonNode } from './json-text.js'
+import { checkKey as checkKeyRules, compareEncodedKeys, decodeKey, encodeKey, hasLoneSurrogate, isPlainObject, type EventKey } from './keyjson.js'
 
 /** A key: formats/keyjson.md (a scalar, or a list or object of scalars one level deep). */
 export type { EventKey }
@@ -43,8 +43,8 @@ export interface StoredEvent extends LogEvent {
 
 export const EVENT_FIELDS = ['key', 'type', 'value', 'clientTime'] as const
 export const MAX_EVENT_TYPE_CODE = 0xffff
-/** Deepest nesting of a value (rule value-depth): `{}` is depth 1, `{"a":{}}` depth 2. */
-export const MAX_VALUE_DEPTH = 64
+/** Deepest nesting of a value (rule value-depth): MAX_JSON_DEPTH, kept under this name for the public API. */
+export const MAX_VALUE_DEPTH = MAX_JSON_DEPTH
 /** Largest value text in UTF-8 bytes (rule value-size): 1 MiB. */
 export const MAX_VALUE_BYTES = 1024 * 1024
 
@@ -66,12 +66,6 @@ export type EventRule =
 export interface RuleViolation {
   rule: EventRule
   reason: string
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
-  const proto = Object.getPrototypeOf(value) as unknown
-  return proto === Object.prototype || proto === null
 }
 
 export { hasLoneSurrogate }
@@ -115,17 +109,17 @@ export function checkValue(value: unknown): RuleViolation | undefined {
     const what = value === undefined ? 'missing' : value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`
     return { rule: 'value-object', reason: `value is ${what}; it must be a JSON object` }
   }
-  if (depthOf(value, MAX_VALUE_DEPTH) > MAX_VALUE_DEPTH) return { rule: 'value-depth', reason: `value nests deeper than ${MAX_VALUE_DEPTH} levels` }
+  if (depthOf(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return { rule: 'value-depth', reason: `value nests deeper than ${MAX_JSON_DEPTH} levels` }
   return undefined
 }
 
-/** Checks a value found in JSON text by the scanner: an object, at most MAX_VALUE_DEPTH deep and MAX_VALUE_BYTES long. */
+/** Checks a value found in JSON text by the scanner: an object, at most MAX_JSON_DEPTH deep and MAX_VALUE_BYTES long. */
 export function checkValueNode(node: JsonNode, text: string): RuleViolation | undefined {
   if (node.kind !== 'object') {
     const what = node.kind === 'array' ? 'an array' : node.kind === 'string' ? 'a string' : node.kind === 'number' ? 'a number' : node.kind
     return { rule: 'value-object', reason: `value is ${what}; it must be a JSON object` }
   }
-  if (node.height > MAX_VALUE_DEPTH) return { rule: 'value-depth', reason: `value nests ${node.height} levels deep; the limit is ${MAX_VALUE_DEPTH}` }
+  if (node.height > MAX_JSON_DEPTH) return { rule: 'value-depth', reason: `value nests ${node.height} levels deep; the limit is ${MAX_JSON_DEPTH}` }
   // UTF-16 length is at most the UTF-8 length; measure bytes only when it could matter.
   const chars = node.end - node.start
   if (chars * 3 > MAX_VALUE_BYTES) {
@@ -202,7 +196,7 @@ function depthViolation(err: JsonTextError, text: string): EventValidationError 
   if (typeof field !== 'string') return new EventValidationError(index, 'event-object', `the event is not a JSON object (it nests too deep ${where})`)
   const rule = DEPTH_RULE_BY_FIELD[field] ?? 'event-fields'
   const reason = rule === 'event-fields' ? `unknown field ${JSON.stringify(field)}` : `${field} nests deeper than allowed`
-  return new EventValidationError(index, rule, `${reason} (${rule === 'value-depth' ? `the limit is ${MAX_VALUE_DEPTH} levels, ` : ''}${where})`)
+  return new EventValidationError(index, rule, `${reason} (${rule === 'value-depth' ? `the limit is ${MAX_JSON_DEPTH} levels, ` : ''}${where})`)
 }
 
 function nodeKind(node: JsonNode): string {
@@ -249,7 +243,7 @@ export function readJsonEvents(text: string): ReceivedEvent[] {
   let root: JsonNode
   try {
     // Levels kept: the body (0), "events" (1), each event (2); the value is level 1 or 3.
-    root = scanJson(text, { maxDepth: MAX_VALUE_DEPTH + 3, keepLevels: 3 })
+    root = scanJson(text, { maxDepth: MAX_JSON_DEPTH + 3, keepLevels: 3 })
   } catch (err) {
     if (!(err instanceof JsonTextError)) throw err
     if (err.tooDeep) throw depthViolation(err, text)

@@ -7,6 +7,13 @@
  * loop, not the call stack.
  */
 
+/**
+ * Deepest nesting of objects and arrays accepted in JSON we read (`{}` is 1
+ * level): an event value (rule value-depth), a client body, an /api/events
+ * body. One limit, so what one format accepts every other can carry.
+ */
+export const MAX_JSON_DEPTH = 64
+
 export type JsonKind = 'object' | 'array' | 'string' | 'number' | 'true' | 'false' | 'null'
 
 /** One value of the scanned text. `start`/`end` are UTF-16 indexes into the text (slice them). */

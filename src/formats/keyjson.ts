@@ -50,7 +50,8 @@ export function hasLoneSurrogate(text: string): boolean {
   return LONE_SURROGATE.test(text)
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** A plain object (`{}` or JSON.parse's), not an array, null, or an instance of a class. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value) as unknown
   return proto === Object.prototype || proto === null

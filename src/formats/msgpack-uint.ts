@@ -1,6 +1,6 @@
 /**
  * msgpack unsigned integers read by hand, where a reader must know how many
- * bytes one took (length prefixes, the batch V1 fast path). One place for the
+ * bytes one took (the eventbuf-v2 length prefix, batch V1 and its fast path). One place for the
  * widths: positive fixint, uint 8/16/32/64.
  */
 

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { request } from 'undici'
 import { InvalidOptionError } from '../errors.js'
+import { positiveNumber } from '../option-checks.js'
 import { eventDedupId, eventToJson } from '../model/event-json.js'
 import type { EventRecord } from '../model/event-record.js'
 
@@ -67,8 +68,7 @@ export function createDestination(config: DestinationConfig, where = 'destinatio
   } catch {
     throw new InvalidOptionError(`${where}.url`, `${JSON.stringify(url)} is not a URL`)
   }
-  const timeoutMs = config.timeoutMs ?? DEFAULT_SEND_TIMEOUT_MS
-  if (!(timeoutMs > 0)) throw new InvalidOptionError(`${where}.timeoutMs`, 'must be > 0')
+  const timeoutMs = positiveNumber(`${where}.timeoutMs`, config.timeoutMs, DEFAULT_SEND_TIMEOUT_MS)
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'logging-system-forwarder', ...config.headers }
   if (config.kind === 'segment' && config.writeKey) headers.authorization = 'Basic ' + Buffer.from(`${config.writeKey}:`).toString('base64')
   const encode = { segment: segmentBody, mixpanel: (events: readonly EventRecord[]) => mixpanelBody(events, config.token), webhook: webhookBody }[config.kind]

@@ -14,6 +14,7 @@
  * dead-letter store, as do the events of a batch that ran out of retries.
  */
 import { InvalidOptionError } from '../errors.js'
+import { positiveInteger, positiveNumber } from '../option-checks.js'
 import type { EventRecord } from '../model/event-record.js'
 import { normalizeRetryPolicy, retryDelay, type RetryPolicy } from '../retry-policy.js'
 import type { EventStore } from '../store/event-store.js'
@@ -101,12 +102,10 @@ export class Forwarder {
     this.store = options.store
     this.destination = createDestination(options, `forward[${options.name}]`)
     this.policy = normalizeRetryPolicy(options.retry, DEFAULT_FORWARD_RETRY_POLICY, `forward[${options.name}].retry`)
-    this.batchSize = options.batchSize ?? DEFAULT_FORWARD_BATCH_SIZE
-    if (!Number.isSafeInteger(this.batchSize) || this.batchSize < 1) throw new InvalidOptionError(`forward[${options.name}].batchSize`, 'must be an integer >= 1')
-    const perSecond = options.requestsPerSecond ?? DEFAULT_FORWARD_REQUESTS_PER_SECOND
-    if (!(perSecond > 0)) throw new InvalidOptionError(`forward[${options.name}].requestsPerSecond`, 'must be > 0')
-    this.limiter = new RateLimiter(perSecond)
-    if (options.pollMs !== undefined && !(options.pollMs > 0)) throw new InvalidOptionError(`forward[${options.name}].pollMs`, 'must be > 0')
+    this.batchSize = positiveInteger(`forward[${options.name}].batchSize`, options.batchSize, DEFAULT_FORWARD_BATCH_SIZE)
+    this.limiter = new RateLimiter(positiveNumber(`forward[${options.name}].requestsPerSecond`, options.requestsPerSecond, DEFAULT_FORWARD_REQUESTS_PER_SECOND))
+    // Checked here so a bad value fails at construction; the loop reads options.pollMs.
+    positiveNumber(`forward[${options.name}].pollMs`, options.pollMs, DEFAULT_FORWARD_POLL_MS)
     if (options.settleMs !== undefined && !(options.settleMs >= 0)) throw new InvalidOptionError(`forward[${options.name}].settleMs`, 'must be >= 0')
     this.checkpointName = `forward:${options.name}`
     this.deadLetters = new DeadLetterStore(options.store)

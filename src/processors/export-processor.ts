@@ -5,6 +5,7 @@
  * do: the exporter reads the store, so nothing is lost across restarts.
  */
 import { InvalidOptionError } from '../errors.js'
+import { positiveNumber } from '../option-checks.js'
 import { DailyExporter, DEFAULT_EXPORT_INTERVAL_MS, DEFAULT_EXPORT_SETTLE_MS } from '../export/daily-exporter.js'
 import type { ExportReport } from '../export/export-day.js'
 import { checkExportFormat, type ExportFormat } from '../export/export-layout.js'
@@ -39,8 +40,7 @@ export const exportProcessor: ProcessorKind<ExportProcessorOptions> = {
   create(options, context, config): ExportProcessor {
     if ((options.toDir === undefined) === (options.toS3 === undefined)) throw new InvalidOptionError('export', 'give exactly one of toDir or toS3')
     const format = checkExportFormat(options.format ?? 'parquet', 'export.format')
-    const intervalMs = options.intervalSeconds !== undefined ? options.intervalSeconds * 1000 : DEFAULT_EXPORT_INTERVAL_MS
-    if (!(intervalMs > 0)) throw new InvalidOptionError('export.intervalSeconds', 'must be > 0')
+    const intervalMs = positiveNumber('export.intervalSeconds', options.intervalSeconds, DEFAULT_EXPORT_INTERVAL_MS / 1000) * 1000
     const target: ExportTarget = options.toDir !== undefined ? new DirectoryTarget(options.toDir) : new S3Target(options.toS3!)
     const exporter = new DailyExporter({
       store: context.store,

@@ -5,6 +5,7 @@
  * after a restart counts start again from zero.
  */
 import { InvalidOptionError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import type { EventRecord } from '../model/event-record.js'
 import { typeText, type Processor, type ProcessorKind } from './processor.js'
 
@@ -34,8 +35,8 @@ export const statsProcessor: ProcessorKind<StatsProcessorOptions> = {
   kind: 'stats',
   description: 'Counts events per bucket, type and time slot for the last hours, in memory.',
   create(options, context): StatsProcessor {
-    const slotMs = positive('stats.slotSeconds', options.slotSeconds, 3600) * 1000
-    const slots = positive('stats.slots', options.slots, 48)
+    const slotMs = positiveInteger('stats.slotSeconds', options.slotSeconds, 3600) * 1000
+    const slots = positiveInteger('stats.slots', options.slots, 48)
     const time = options.time ?? 'serverTime'
     if (time !== 'serverTime' && time !== 'clientTime') throw new InvalidOptionError('stats.time', 'must be serverTime or clientTime')
     // slotStart -> JSON [bucket, type] -> count
@@ -71,10 +72,4 @@ export const statsProcessor: ProcessorKind<StatsProcessorOptions> = {
       },
     }
   },
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
 }

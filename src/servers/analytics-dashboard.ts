@@ -6,6 +6,7 @@
  * Every drawn bar carries data-* attributes with the number it shows, so a
  * browser test can check the numbers, not the pixels.
  */
+import { escapeAttribute } from './html-escape.js'
 
 const STYLE = `
 :root { color-scheme: light; --bg: #f4f6f9; --panel: #fff; --line: #e3e7ee; --text: #1b2230; --muted: #687287; --accent: #3b6cf6; --good: #1f9d6b; --bad: #d04545; }
@@ -323,10 +324,6 @@ if (params.get('range')) { $('range').value = params.get('range'); $('custom-ran
 refresh()
 restartTail()
 `
-
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
-}
 
 /** How often the live tail polls, ms. */
 export const DASHBOARD_TAIL_POLL_MS = 1000

@@ -1,15 +1,16 @@
 /**
  * Seed 003's API on the EventServer, as one fastify plugin: the dashboard
  * (GET /), CORS preflight, GET /help (made from this plugin's own route
- * table), POST /api/events, event listing and queries, 48 h stats, the daily
+ * table when it runs alone; the EventServer lists all of its routes), POST /api/events, event listing and queries, 48 h stats, the daily
  * aggregation and the analyses. Routing and HTTP only: the queries live in
  * src/analytics/, the body rules in src/decoders/api-events.ts.
  *
  *   app.register(analyticsRoutes, { store })
  */
 import { randomUUID } from 'node:crypto'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, EventValidationError, InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import {
   booleanParam,
   bucketParam,
@@ -29,9 +30,10 @@ import { API_EVENT_RULES, decodeApiEvent, DEFAULT_API_EVENT_MAX_BYTES, type ApiE
 import { encodedKeyToJson } from '../formats/keyjson.js'
 import type { EventStore, WriteResult } from '../store/event-store.js'
 import type { EventRecord } from '../model/event-record.js'
-import type { EventServerRoutes } from './event-server-routes.js'
+import { STORE_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_CODES, type EventServerRoutes } from './event-server-routes.js'
 import { renderAnalyticsDashboard } from './analytics-dashboard.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
+import { collectRouteHelp, helpDocument, HELP_ROUTE_HELP, PREFLIGHT_ROUTE_HELP, type RouteHelp } from './route-help.js'
 
 /** Most events one live-tail poll returns. */
 export const DEFAULT_TAIL_LIMIT = 200
@@ -62,46 +64,8 @@ export interface AnalyticsRoutesOptions {
    * its group commit, so concurrent posts share one durable write.
    */
   commit?: (events: EventRecord[]) => Promise<WriteResult>
-}
-
-/** What GET /help says about a route. */
-export interface RouteHelp {
-  description: string
-  required?: string[]
-  parameters?: Record<string, string>
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    help?: RouteHelp
-  }
-}
-
-interface HelpEntry {
-  uri: string
-  method: string[]
-  description: string
-  required?: string[]
-  parameters?: Record<string, string>
-}
-
-/** Seed 003's /help shape: one-segment routes map to their description, deeper ones nest by their first two segments. */
-export function helpDocument(routes: readonly { url: string; method: string; help: RouteHelp }[]): Record<string, unknown> {
-  const tree: Record<string, unknown> = {}
-  for (const route of routes) {
-    const segments = route.url.split('/').filter(Boolean)
-    if (segments.length <= 1) {
-      tree[route.url] = route.help.description
-      continue
-    }
-    const top = (tree[`/${segments[0]}`] ??= {}) as Record<string, HelpEntry[]>
-    const list = (top[`/${segments[1]}`] ??= [])
-    const entry: HelpEntry = { uri: '/' + segments.slice(2).join('/'), method: [route.method], description: route.help.description }
-    if (route.help.required) entry.required = route.help.required
-    if (route.help.parameters) entry.parameters = route.help.parameters
-    list.push(entry)
-  }
-  return { message: 'Move along nothing to see here.', routes: tree }
+  /** Serve GET /help listing this plugin's routes; `false` when the server around it lists its whole route table. Default: true. */
+  help?: boolean
 }
 
 const TIME_PARAMETERS = {
@@ -126,13 +90,9 @@ function rawParams(request: FastifyRequest): RawParams {
   return { ...query, ...(parsed as RawParams) }
 }
 
-/** Store failures: nothing was stored, the client may retry (as the EventServer answers them). */
-const UNAVAILABLE_CODES = new Set(['LS_STORE_UNAVAILABLE', 'LS_STORE_COMMIT', 'LS_CLOSED'])
-/** Seconds a client waits before retrying after a 503. */
-export const ANALYTICS_RETRY_AFTER_SECONDS = 1
 
 function errorAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
-  if (err instanceof LoggingSystemError && UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
+  if (err instanceof LoggingSystemError && STORE_UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
   if (err instanceof EventValidationError) {
     return { status: 400, body: { error: err.code, rule: err.rule, field: API_EVENT_RULES[err.rule as ApiEventRule] ?? null, reason: err.reason } }
   }
@@ -151,21 +111,14 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
   if (granularities.length === 0 || granularities.some((g) => !GRANULARITIES.includes(g))) throw new InvalidOptionError('granularities', `must be a non-empty list of ${GRANULARITIES.join(', ')}`)
   const defaultGranularity = options.defaultGranularity ?? (granularities.includes('hour') ? 'hour' : granularities[0]!)
   if (!granularities.includes(defaultGranularity)) throw new InvalidOptionError('defaultGranularity', `must be one of ${granularities.join(', ')}`)
-  const maxPageLimit = options.maxPageLimit ?? MAX_PAGE_LIMIT
-  if (!Number.isSafeInteger(maxPageLimit) || maxPageLimit < 1) throw new InvalidOptionError('maxPageLimit', 'must be a positive integer')
+  const maxPageLimit = positiveInteger('maxPageLimit', options.maxPageLimit, MAX_PAGE_LIMIT)
   const bodyLimit = options.bodyLimit ?? DEFAULT_API_EVENT_MAX_BYTES
   const serverToken = options.serverToken ?? randomUUID()
   const commit = options.commit ?? ((events: EventRecord[]) => store.write({ events }))
   const analytics = new EventAnalytics(store.sql, options.table === undefined ? {} : { table: options.table })
   let nextReqId = 0
 
-  const helpRoutes: { url: string; method: string; help: RouteHelp }[] = []
-  app.addHook('onRoute', (route: RouteOptions) => {
-    const help = route.config?.help
-    if (!help) return
-    const methods = Array.isArray(route.method) ? route.method : [route.method]
-    for (const method of methods) if (method !== 'HEAD') helpRoutes.push({ url: route.url, method, help })
-  })
+  const helpRoutes = options.help === false ? undefined : collectRouteHelp(app)
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body))
@@ -174,11 +127,11 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
     app.addHook('onRequest', async (request, reply) => {
       reply.headers(corsHeaders(request.headers, cors))
     })
-    app.options('/*', async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, cors)).send())
+    app.options('/*', { config: { help: PREFLIGHT_ROUTE_HELP } }, async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, cors)).send())
   }
   app.setErrorHandler((err, request, reply) => {
     const { status, body } = errorAnswer(err)
-    if (status === 503) reply.header('retry-after', String(ANALYTICS_RETRY_AFTER_SECONDS))
+    if (status === 503) reply.header('retry-after', String(STORE_RETRY_AFTER_SECONDS))
     if (status === 500) request.log.error({ err }, 'analytics request failed')
     return reply.code(status).send(body)
   })
@@ -189,7 +142,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(renderAnalyticsDashboard(app.prefix)),
   )
 
-  app.get('/help', { config: { help: { description: 'Shows the magical help' } } }, async () => helpDocument(helpRoutes))
+  if (helpRoutes) app.get('/help', { config: { help: HELP_ROUTE_HELP } }, async () => helpDocument(helpRoutes))
 
   app.get('/api/events', {
     config: { help: { description: 'Get all the events in the system, this is without any filtering', parameters: { page: 'Which page to show', limit: `How many items to show per page (at most ${maxPageLimit})`, bucket: TIME_PARAMETERS.bucket } } },
@@ -296,6 +249,6 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
 export const analyticsEventServerRoutes: EventServerRoutes = {
   name: 'analytics',
   async plugin(app, context) {
-    await analyticsRoutes(app, { store: context.store, now: context.now, cors: false, commit: (events) => context.ingest.commit(events) })
+    await analyticsRoutes(app, { store: context.store, now: context.now, cors: false, help: false, commit: (events) => context.ingest.commit(events) })
   },
 }

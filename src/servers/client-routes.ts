@@ -6,16 +6,13 @@
  * the client's id as their key, and a key already stored is a duplicate.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CLIENT_FORMATS, clientFormatPaths } from '../decoders/client-formats.js'
+import { headerRecord } from '../decoders/live-request.js'
+import { CLIENT_FORMATS, clientFormatPaths, findClientFormat } from '../decoders/client-formats.js'
 import type { ClientAnswer, ClientRequest } from '../decoders/client-request.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 import { ClientIngest } from '../ingest/client-ingest.js'
 import type { EventServerContext } from './event-server-routes.js'
 import type { FastifyInstance } from 'fastify'
-
-function headerText(value: string | string[] | undefined): string {
-  return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value
-}
 
 /** Names the requests this process receives directly, as serverToken/reqId name logged ones. */
 export class DirectRequestNames {
@@ -38,8 +35,7 @@ export async function registerClientRoutes(app: FastifyInstance, context: EventS
   const methods = [...new Set(CLIENT_FORMATS.flatMap((format) => format.methods))] as ('GET' | 'POST')[]
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(request.headers)) headers[name] = headerText(value)
+    const headers = headerRecord(request.headers)
     const clientRequest: ClientRequest = {
       method: request.method,
       path: request.url,
@@ -62,6 +58,8 @@ export async function registerClientRoutes(app: FastifyInstance, context: EventS
   }
 
   for (const path of clientFormatPaths()) {
-    app.route({ method: methods, url: path, bodyLimit: limits.bodyLimit, handler })
+    const format = findClientFormat(path)!.format
+    const help = { description: `Events from ${format.name} clients (${format.methods.join(', ')}; formats/${format.name}.md); the write key names the bucket` }
+    app.route({ method: methods, url: path, bodyLimit: limits.bodyLimit, config: { help }, handler })
   }
 }

@@ -3,6 +3,7 @@
  * step. It lists buckets, shows the selected bucket's events newest first,
  * filters them by type, and follows `events/stream` (server-sent events).
  */
+import { escapeAttribute } from './html-escape.js'
 
 const STYLE = `
 :root { color-scheme: light dark; --bg: #f6f7f9; --panel: #fff; --line: #e2e5ea; --text: #1d2330; --muted: #6b7385; --accent: #3b6cf6; --new: #fff7d6; }
@@ -173,10 +174,6 @@ renderBuckets()
 renderEvents()
 connect()
 `
-
-function escapeAttribute(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')
-}
 
 /** The page, for a DevServer mounted at `base` ('' at the root, else a prefix like '/dev'). */
 export function renderDevServerPage(base: string): string {

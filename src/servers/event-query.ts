@@ -14,7 +14,7 @@ export const EVENTS_QUERY_PARAMETERS = ['bucket', 'from', 'to', 'prefix', 'serve
 /** Cursors start with this, so one from another version is refused instead of misread. */
 const CURSOR_VERSION = 'k1.'
 
-type Query = Record<string, string | string[] | undefined>
+export type Query = Record<string, string | string[] | undefined>
 
 function values(query: Query, name: string): string[] {
   const raw = query[name]
@@ -25,6 +25,16 @@ function single(query: Query, name: string): string | undefined {
   const all = values(query, name)
   if (all.length > 1) throw new BadRequestError(400, `${name} must appear at most once in the query string`)
   return all[0]
+}
+
+/** The `limit` query parameter of every read: an integer from 1 to `max` (digits only); `fallback` when absent. */
+export function limitParam(query: Query, max: number): number | undefined
+export function limitParam(query: Query, max: number, fallback: number): number
+export function limitParam(query: Query, max: number, fallback?: number): number | undefined {
+  const text = single(query, 'limit')
+  if (text === undefined) return fallback
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new BadRequestError(400, `limit must be an integer from 1 to ${max}, got ${JSON.stringify(text)}`)
+  return Number(text)
 }
 
 function time(query: Query, name: string): number | undefined {
@@ -92,10 +102,7 @@ export function rangeQueryOf(query: Query, maxLimit: number): RangeQuery {
   const types = values(query, 'type')
   if (types.some((type) => type === '')) throw new BadRequestError(400, 'type must not be empty')
   if (types.length > 0) range.types = types
-  const limit = single(query, 'limit')
-  if (limit !== undefined) {
-    if (!/^\d+$/.test(limit) || Number(limit) < 1 || Number(limit) > maxLimit) throw new BadRequestError(400, `limit must be an integer from 1 to ${maxLimit}, got ${JSON.stringify(limit)}`)
-    range.limit = Number(limit)
-  }
+  const limit = limitParam(query, maxLimit)
+  if (limit !== undefined) range.limit = limit
   return range
 }

@@ -11,6 +11,11 @@ import type { EventServerMetrics } from '../ops/event-server-metrics.js'
 import type { EventStore } from '../store/event-store.js'
 import type { ServerLogger } from './logging-server.js'
 
+/** Codes of errors that mean the store could not do it now: 503 with Retry-After, nothing was stored, the client may retry. */
+export const STORE_UNAVAILABLE_CODES: ReadonlySet<string> = new Set(['LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
+/** Retry-After of such a 503, seconds. */
+export const STORE_RETRY_AFTER_SECONDS = 1
+
 export interface EventServerLimits {
   /** Largest request body, bytes. */
   bodyLimit: number

@@ -8,6 +8,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { AddressInfo } from 'node:net'
 import { BadRequestError, InvalidOptionError, LoggingSystemError } from '../errors.js'
+import { positiveInteger } from '../option-checks.js'
 import { DirectIngest } from '../ingest/direct-ingest.js'
 import { BatchTailer, type BatchTailerOptions } from '../ingest/batch-tailer.js'
 import type { IngestObserver } from '../ingest/ingest-observer.js'
@@ -16,7 +17,8 @@ import { createEventServerMetrics, type EventServerMetrics } from '../ops/event-
 import type { EventStore } from '../store/event-store.js'
 import { corsHeaders, preflightHeaders, type CorsOptions } from './cors.js'
 import { rebindingProblem } from './request-guard.js'
-import type { EventServerContext, EventServerLimits, EventServerRoutes } from './event-server-routes.js'
+import { collectRouteHelp, helpDocument, HELP_ROUTE_HELP, PREFLIGHT_ROUTE_HELP } from './route-help.js'
+import { STORE_RETRY_AFTER_SECONDS, STORE_UNAVAILABLE_CODES, type EventServerContext, type EventServerLimits, type EventServerRoutes } from './event-server-routes.js'
 import { eventsApiRoutes } from './events-api.js'
 import { ingestionRoutes } from './ingestion-routes.js'
 import { ClientIngest } from '../ingest/client-ingest.js'
@@ -41,8 +43,6 @@ export const DEFAULT_EVENT_BODY_LIMIT = 8 * 1024 * 1024
 export const DEFAULT_EVENT_MAX_EVENTS = 10_000
 /** Largest `limit` of one read. Default: 1,000,000 (without a limit a read streams everything). */
 export const DEFAULT_MAX_PAGE_LIMIT = 1_000_000
-/** Retry-After of a 503 when the store did not commit, seconds. */
-export const STORE_RETRY_AFTER_SECONDS = 1
 
 /** Tailing options of an EventServer: the tailer's, without what the server supplies. */
 export type EventServerTailOptions = Omit<BatchTailerOptions, 'store' | 'observer' | 'decoders'>
@@ -84,22 +84,14 @@ export interface EventServerOptions {
 
 const silentLogger: ServerLogger = { info() {}, warn() {}, error() {} }
 
-function positiveInteger(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value <= 0) throw new InvalidOptionError(name, `must be a positive integer, got ${String(value)}`)
-  return value
-}
-
 /** Codes of errors that mean the input was bad (400 unless the error names a status). */
 const BAD_INPUT_CODES = new Set<string>(['LS_EVENT_DECODE', 'LS_EVENT_INVALID', 'LS_KEY_INVALID', 'LS_KEY_DECODE', 'LS_BAD_REQUEST'])
-/** Codes of errors that mean the store could not do it now (503, try again). */
-const UNAVAILABLE_CODES = new Set<string>(['LS_CLOSED', 'LS_STORE_UNAVAILABLE'])
 
 /** The status and JSON body of an error answer: `{error, reason}` plus `index`, `rule`, `offset` when the error has them. */
 export function errorAnswer(err: unknown): { status: number; body: Record<string, unknown> } {
   const e = err as Partial<LoggingSystemError> & { statusCode?: number; reason?: string; index?: number; rule?: string; offset?: number }
   const details = { ...(e.index !== undefined ? { index: e.index } : {}), ...(e.rule !== undefined ? { rule: e.rule } : {}), ...(e.offset !== undefined ? { offset: e.offset } : {}) }
-  if (err instanceof LoggingSystemError && UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
+  if (err instanceof LoggingSystemError && STORE_UNAVAILABLE_CODES.has(err.code)) return { status: 503, body: { error: err.code, reason: err.message } }
   if (err instanceof LoggingSystemError && BAD_INPUT_CODES.has(err.code)) {
     const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 400
     return { status, body: { error: err.code, ...details, reason: e.reason ?? err.message } }
@@ -194,6 +186,8 @@ export class EventServer {
 
     const cors = options.cors ?? {}
     this.app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: limits.bodyLimit })
+    // Before any route: GET /help lists every route of every plugin, as registered.
+    const helpRoutes = collectRouteHelp(this.app)
     const allowedHosts = options.allowedHosts ?? []
     this.app.addHook('onRequest', async (request, reply) => {
       const rebinding = rebindingProblem(request.headers.host, request.raw.socket?.localAddress, allowedHosts)
@@ -208,7 +202,8 @@ export class EventServer {
       return reply.code(status).send(body)
     })
     this.app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'LS_BAD_REQUEST', reason: `no route ${request.method} ${request.url.split('?')[0]}` }))
-    this.app.options('/*', async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, cors)).send())
+    this.app.options('/*', { config: { help: PREFLIGHT_ROUTE_HELP } }, async (request, reply) => reply.code(204).headers(preflightHeaders(request.headers, cors)).send())
+    this.app.get('/help', { config: { help: HELP_ROUTE_HELP } }, async () => helpDocument(helpRoutes))
     for (const route of routes) {
       void this.app.register(async (scope) => route.plugin(scope, context), route.prefix !== undefined ? { prefix: route.prefix } : {})
     }

@@ -5,13 +5,13 @@
  */
 import { Readable } from 'node:stream'
 import type { FastifyRequest } from 'fastify'
-import { BadRequestError } from '../errors.js'
+import { headerRecord } from '../decoders/live-request.js'
 import { requiredBucket } from '../formats/bucket.js'
 import { encodedKeyToJson } from '../formats/keyjson.js'
 import type { EventRecord } from '../model/event-record.js'
 import type { EventStore, RangeQuery } from '../store/event-store.js'
 import type { EventServerRoutes } from './event-server.js'
-import { encodeCursor, rangeQueryOf } from './event-query.js'
+import { encodeCursor, limitParam, rangeQueryOf, type Query } from './event-query.js'
 
 /** Rejects listed by /rejects.json without a limit, and the most it lists. */
 export const DEFAULT_REJECTS_LIMIT = 100
@@ -23,10 +23,6 @@ const STREAM_CHUNK_BYTES = 64 * 1024
 function bucketValues(request: FastifyRequest): string[] {
   const raw = (request.query as Record<string, unknown>).bucket
   return raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : [String(raw)]
-}
-
-function headerText(value: string | string[] | undefined): string {
-  return value === undefined ? '' : Array.isArray(value) ? value.join(', ') : value
 }
 
 /** One event as /events.json writes it: the DevServer's fields, the value as the exact text received. */
@@ -75,17 +71,23 @@ export const eventsApiRoutes: EventServerRoutes = {
 
     app.post('/api/post-events', {
       bodyLimit: limits.bodyLimit,
+      config: {
+        help: {
+          description: 'Store events (JSON or eventbuf-v2 body, by Content-Type); 200 {stored, duplicates} once durably committed',
+          required: ['bucket'],
+          parameters: { bucket: 'Bucket the events go to (query)' },
+        },
+      },
       // The bucket is checked before the body is read: no bucket, no work.
       onRequest: async (request) => {
         requiredBucket(bucketValues(request))
       },
     }, async (request) => {
-      const headers: Record<string, string> = {}
-      for (const [name, value] of Object.entries(request.headers)) headers[name] = headerText(value)
+      const headers = headerRecord(request.headers)
       const { stored, duplicates } = await ingest.post({
         method: request.method,
         path: request.url,
-        contentType: headerText(request.headers['content-type']),
+        contentType: headers['content-type'] ?? '',
         body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
         ip: request.ip ?? '',
         headers,
@@ -94,18 +96,36 @@ export const eventsApiRoutes: EventServerRoutes = {
       return { stored, duplicates }
     })
 
-    app.get('/events.json', async (request, reply) => {
+    app.get('/events.json', {
+      config: {
+        help: {
+          description: 'The events of a bucket in key order, value as the exact JSON text received',
+          required: ['bucket'],
+          parameters: {
+            bucket: 'Bucket to read',
+            from: 'Lowest key, inclusive, as JSON',
+            to: 'Highest key, exclusive, as JSON',
+            prefix: 'A JSON list: every list key that starts with its elements',
+            serverTimeFrom: 'Server time range start, ms since 1970 (inclusive)',
+            serverTimeTo: 'Server time range end, ms since 1970 (exclusive)',
+            clientTimeFrom: 'Client time range start, ms since 1970 (inclusive)',
+            clientTimeTo: 'Client time range end, ms since 1970 (exclusive)',
+            type: 'Only this type; repeat for several',
+            limit: `At most this many events (at most ${limits.maxPageLimit}); without it the whole range streams`,
+            cursor: 'The nextCursor of the previous page, with the same other parameters',
+          },
+        },
+      },
+    }, async (request, reply) => {
       const range = rangeQueryOf(request.query as Record<string, string | string[]>, limits.maxPageLimit)
       return reply.type('application/json; charset=utf-8').send(Readable.from(eventsDocument(store, range), { objectMode: false }))
     })
 
-    app.get('/buckets.json', async () => ({ buckets: await store.buckets() }))
+    app.get('/buckets.json', { config: { help: { description: 'Every bucket with its event count' } } }, async () => ({ buckets: await store.buckets() }))
 
     // Requests that gave no events (undecodable logged requests), newest first, for a user to look at.
-    app.get('/rejects.json', async (request) => {
-      const text = (request.query as Record<string, unknown>).limit
-      const limit = text === undefined ? DEFAULT_REJECTS_LIMIT : Number(text)
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_REJECTS_LIMIT) throw new BadRequestError(400, `limit must be an integer from 1 to ${MAX_REJECTS_LIMIT}, got ${JSON.stringify(text)}`)
+    app.get('/rejects.json', { config: { help: { description: 'Logged requests that gave no events, newest first', parameters: { limit: `How many (default ${DEFAULT_REJECTS_LIMIT}, at most ${MAX_REJECTS_LIMIT})` } } } }, async (request) => {
+      const limit = limitParam(request.query as Query, MAX_REJECTS_LIMIT, DEFAULT_REJECTS_LIMIT)
       const rejects = await store.rejects(limit)
       return {
         rejects: rejects.map(({ body, ...reject }) => ({ ...reject, bodyBase64: Buffer.from(body).toString('base64') })),

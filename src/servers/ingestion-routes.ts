@@ -9,6 +9,7 @@ import { ClientIngest } from '../ingest/client-ingest.js'
 import { Identity, type ProfileEvent } from '../ingest/identity.js'
 import { DirectRequestNames, registerClientRoutes } from './client-routes.js'
 import type { EventServerRoutes } from './event-server-routes.js'
+import { limitParam } from './event-query.js'
 import { registerRpcEndpoint } from './rpc-endpoint.js'
 
 /** Events in one page of /api/profiles/:id/events. Default 1000, at most 100,000. */
@@ -51,20 +52,24 @@ export const ingestionRoutes: EventServerRoutes = {
     await registerClientRoutes(app, context, clientIngest, names)
     registerRpcEndpoint(app, context, clientIngest.writeKeys, names)
 
-    app.get('/api/profiles/:id', async (request, reply) => {
+    app.get('/api/profiles/:id', { config: { help: { description: 'The profile of an id (user id, anonymous id or alias): every id joined to it' } } }, async (request, reply) => {
       const { id } = request.params as { id: string }
       const profile = await identity.profile(id)
       if (!profile) return reply.code(404).send({ error: 'LS_BAD_REQUEST', reason: `no event names the id ${JSON.stringify(id)}` })
       return profile
     })
 
-    app.get('/api/profiles/:id/events', async (request, reply) => {
+    app.get('/api/profiles/:id/events', {
+      config: {
+        help: {
+          description: 'The events of the profile of an id, oldest first, paged with nextCursor',
+          parameters: { limit: `How many (default ${DEFAULT_PROFILE_EVENTS_LIMIT}, at most ${MAX_PROFILE_EVENTS_LIMIT})`, after: 'The nextCursor of the previous page', bucket: 'Only events of this bucket' },
+        },
+      },
+    }, async (request, reply) => {
       const { id } = request.params as { id: string }
       const query = request.query as Record<string, string | undefined>
-      const limit = query.limit === undefined ? DEFAULT_PROFILE_EVENTS_LIMIT : Number(query.limit)
-      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PROFILE_EVENTS_LIMIT) {
-        throw new BadRequestError(400, `limit must be an integer 1..${MAX_PROFILE_EVENTS_LIMIT}, got ${JSON.stringify(query.limit)}`)
-      }
+      const limit = limitParam(query, MAX_PROFILE_EVENTS_LIMIT, DEFAULT_PROFILE_EVENTS_LIMIT)
       const after = query.after === undefined ? undefined : decodeAfter(query.after)
       const profile = await identity.profile(id)
       if (!profile) return reply.code(404).send({ error: 'LS_BAD_REQUEST', reason: `no event names the id ${JSON.stringify(id)}` })

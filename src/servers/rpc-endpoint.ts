@@ -196,6 +196,10 @@ export function registerRpcEndpoint(app: FastifyInstance, context: EventServerCo
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
   }
   app.server.on('upgrade', onUpgrade)
+  // Upgrades never reach fastify; this route answers a plain GET and puts /rpc in the route table (GET /help).
+  app.get(RPC_PATH, { config: { help: { description: 'WebSocket JSON-RPC 2.0 endpoint (docs/rpc.md): connect with Upgrade: websocket' } } }, async (_request, reply) =>
+    reply.code(426).header('upgrade', 'websocket').send({ error: 'LS_BAD_REQUEST', reason: `${RPC_PATH} is a WebSocket endpoint: connect with Upgrade: websocket` }),
+  )
   app.addHook('onClose', async () => {
     app.server.off('upgrade', onUpgrade)
     for (const client of wss.clients) client.terminate()

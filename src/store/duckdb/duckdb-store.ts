@@ -36,7 +36,9 @@ export interface DuckDbEventStoreOptions {
   /**
    * Run cluster() after a write once this many events were stored since the
    * last one, and they are at least a quarter of the table (so each event is
-   * rewritten a bounded number of times); 0 = never on its own. Default 100,000.
+   * rewritten a bounded number of times); 0 = never on its own. Not after a
+   * write marked `more` (a backlog being worked through): the next write
+   * without it clusters. Default 100,000.
    */
   clusterAfterRows?: number
   /**
@@ -252,7 +254,7 @@ export class DuckDbEventStore implements EventStore {
       this.totalRows += stored
       this.unclusteredRows += stored
       const threshold = this.options.clusterAfterRows ?? DEFAULT_CLUSTER_AFTER_ROWS
-      if (threshold > 0 && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
+      if (!batch.more && threshold > 0 && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
         this.cluster().then(
           () => (this.lastClusterError = undefined),
           (error: Error) => (this.lastClusterError = error),

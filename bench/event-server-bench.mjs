@@ -8,10 +8,10 @@
 //
 //   node event-server-bench.mjs [--batches 20] [--requests 100] [--per-request 100]
 //        [--post-seconds 5] [--post-connections 8] [--bucket-events 1000000] [--reads 200]
-//        [--clickhouse URL] [--memory-limit 256MB] [--sections tail,post,read] [--json out.json]
+//        [--clickhouse URL [--server-pid PID]] [--memory-limit 256MB] [--sections tail,post,read] [--json out.json]
 //
 // Run `npm run build` at the root first. Figures from a shared 2-core machine move by ±20 %.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     reads: { type: 'string', default: '200' },
     clickhouse: { type: 'string' },
     sections: { type: 'string', default: 'tail,post,read' },
+    'server-pid': { type: 'string' },
     'memory-limit': { type: 'string' },
     json: { type: 'string' },
   },
@@ -55,6 +56,12 @@ const storeOptions = () =>
     ? { clickhouse: args.clickhouse }
     : { db: join(dir, `events-${Math.random().toString(36).slice(2)}.duckdb`), ...(args['memory-limit'] ? { duckdb: { memoryLimit: args['memory-limit'] } } : {}) }
 const sections = new Set(args.sections.split(','))
+/** CPU seconds used so far by another process (--server-pid: the ClickHouse server), from /proc; 0 without one. */
+const serverCpu = () => {
+  if (!args['server-pid']) return 0
+  const fields = readFileSync(`/proc/${args['server-pid']}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
 /** CPU seconds of this process (JS thread, DuckDB's threads, and the load generator where there is one) since `from`. */
 const cpuSince = (from) => {
   const used = process.cpuUsage(from)
@@ -108,10 +115,12 @@ if (sections.has('tail')) {
   resetPeak()
   const tailer = new BatchTailer({ store, source: new DirectorySource(batchDir), stream: `bench-${Date.now()}` })
   const cpu = process.cpuUsage()
+  const server0 = serverCpu()
   const started = performance.now()
   await tailer.poll()
   const seconds = (performance.now() - started) / 1000
   const cpuSeconds = cpuSince(cpu)
+  const serverSeconds = serverCpu() - server0
   // The cluster() that follows the backlog (DuckDB), apart: it runs once the tailer has caught up.
   const clusterStarted = performance.now()
   await store.whenClustered?.()
@@ -121,6 +130,7 @@ if (sections.has('tail')) {
     seconds: +seconds.toFixed(2),
     eventsPerSecond: Math.round(tailer.report.events / seconds),
     eventsPerCpuSecond: Math.round(tailer.report.events / cpuSeconds),
+    ...(args['server-pid'] ? { serverCpuSeconds: +serverSeconds.toFixed(2), eventsPerCpuSecondWithServer: Math.round(tailer.report.events / (cpuSeconds + serverSeconds)) } : {}),
     clusterAfterSeconds: +clusterSeconds.toFixed(2),
     peakRssMB: Math.round(peakRss / 1e6),
   }
@@ -137,6 +147,7 @@ if (sections.has('post')) {
   const until = performance.now() + n('post-seconds') * 1000
   let next = 0
   const cpu = process.cpuUsage()
+  const server0 = serverCpu()
   const started = performance.now()
   await Promise.all(Array.from({ length: n('post-connections') }, async () => {
     while (performance.now() < until) {
@@ -149,7 +160,7 @@ if (sections.has('post')) {
     }
   }))
   const seconds = (performance.now() - started) / 1000
-  results.post = { connections: n('post-connections'), eventsPerSecond: Math.round(acknowledged / seconds), eventsPerCpuSecond: Math.round(acknowledged / cpuSince(cpu)), acknowledged, failedRequests: failed }
+  results.post = { connections: n('post-connections'), eventsPerSecond: Math.round(acknowledged / seconds), eventsPerCpuSecond: Math.round(acknowledged / cpuSince(cpu)), ...(args['server-pid'] ? { serverCpuSeconds: +(serverCpu() - server0).toFixed(2) } : {}), acknowledged, failedRequests: failed }
   await server.close()
   console.error('post', results.post)
 }

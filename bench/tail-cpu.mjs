@@ -2,7 +2,7 @@
 // CPU cost of tail ingest, for a machine too loaded for wall-clock figures: the same batches as
 // event-server-bench.mjs (100 events per post-events request), measured as CPU time of the process
 // (JS thread and DuckDB's threads) and of the JS thread alone (/proc/self/task/<pid>/stat).
-//   npm run build && node bench/tail-cpu.mjs [--batches 20] [--requests 100] [--per-request 100] [--store duckdb|none]
+//   npm run build && node bench/tail-cpu.mjs [--batches 20] [--requests 100] [--per-request 100] [--rounds 2] [--cluster-after N] [--only decode|tail] [--write-events N]
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -18,6 +18,8 @@ const { values: args } = parseArgs({
     'per-request': { type: 'string', default: '100' },
     rounds: { type: 'string', default: '2' },
     'cluster-after': { type: 'string' },
+    only: { type: 'string' },
+    'write-events': { type: 'string' },
   },
 })
 const n = (name) => Number(args[name])
@@ -54,7 +56,7 @@ async function measure(label, fn) {
   console.log(`${label.padEnd(28)} ${events} events: ${Math.round(events / processSeconds).toLocaleString('en-US').padStart(9)} ev per process-CPU-s (${(processSeconds * 1e6 / events).toFixed(2)} µs/ev), JS thread ${(mainSeconds * 1e6 / events).toFixed(2)} µs/ev, wall ${Math.round(events / wall).toLocaleString('en-US')} ev/s`)
 }
 for (let round = 0; round < n('rounds'); round++) {
-  await measure('decode only', async () => {
+  if (args.only !== 'tail') await measure('decode only', async () => {
     const source = new DirectorySource(batchDir)
     const registry = new RequestDecoderRegistry()
     const assembler = new RequestAssembler()
@@ -70,9 +72,9 @@ for (let round = 0; round < n('rounds'); round++) {
     }
     return events
   })
-  await measure('tail into duckdb', async () => {
+  if (args.only !== 'decode') await measure('tail into duckdb', async () => {
     const store = await openEventStore({ db: join(dir, `events-${round}.duckdb`), ...(args['cluster-after'] ? { duckdb: { clusterAfterRows: Number(args['cluster-after']) } } : {}) })
-    const tailer = new BatchTailer({ store, source: new DirectorySource(batchDir), stream: `bench-${round}` })
+    const tailer = new BatchTailer({ store, source: new DirectorySource(batchDir), stream: `bench-${round}`, ...(args['write-events'] ? { writeEvents: Number(args['write-events']) } : {}) })
     await tailer.poll()
     await store.whenClustered?.()
     await store.close()

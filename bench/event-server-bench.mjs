@@ -8,10 +8,10 @@
 //
 //   node event-server-bench.mjs [--batches 20] [--requests 100] [--per-request 100]
 //        [--post-seconds 5] [--post-connections 8] [--bucket-events 1000000] [--reads 200]
-//        [--clickhouse URL] [--json out.json]
+//        [--clickhouse URL [--server-pid PID]] [--memory-limit 256MB] [--sections tail,post,read] [--json out.json]
 //
 // Run `npm run build` at the root first. Figures from a shared 2-core machine move by ±20 %.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -43,12 +43,30 @@ const { values: args } = parseArgs({
     'bucket-events': { type: 'string', default: '1000000' },
     reads: { type: 'string', default: '200' },
     clickhouse: { type: 'string' },
+    sections: { type: 'string', default: 'tail,post,read' },
+    'server-pid': { type: 'string' },
+    'memory-limit': { type: 'string' },
     json: { type: 'string' },
   },
 })
 const n = (name) => Number(args[name])
 const dir = mkdtempSync(join(tmpdir(), 'es-bench-'))
-const storeOptions = () => (args.clickhouse ? { clickhouse: args.clickhouse } : { db: join(dir, `events-${Math.random().toString(36).slice(2)}.duckdb`) })
+const storeOptions = () =>
+  args.clickhouse
+    ? { clickhouse: args.clickhouse }
+    : { db: join(dir, `events-${Math.random().toString(36).slice(2)}.duckdb`), ...(args['memory-limit'] ? { duckdb: { memoryLimit: args['memory-limit'] } } : {}) }
+const sections = new Set(args.sections.split(','))
+/** CPU seconds used so far by another process (--server-pid: the ClickHouse server), from /proc; 0 without one. */
+const serverCpu = () => {
+  if (!args['server-pid']) return 0
+  const fields = readFileSync(`/proc/${args['server-pid']}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+/** CPU seconds of this process (JS thread, DuckDB's threads, and the load generator where there is one) since `from`. */
+const cpuSince = (from) => {
+  const used = process.cpuUsage(from)
+  return (used.user + used.system) / 1e6
+}
 const T0 = Date.UTC(2026, 10, 25, 12)
 const results = { store: args.clickhouse ? 'clickhouse' : 'duckdb', node: process.version }
 
@@ -71,11 +89,12 @@ for (let b = 1; b <= n('batches'); b++) {
   mkdirSync(dirname(join(batchDir, key)), { recursive: true })
   writeFileSync(join(batchDir, key), gzipSync(Buffer.concat(parts), { level: 3 }))
 }
-{
+if (sections.has('tail')) {
   // The ceiling: decode only.
   const source = new DirectorySource(batchDir)
   const registry = new RequestDecoderRegistry()
   let events = 0
+  const cpu = process.cpuUsage()
   const started = performance.now()
   const assembler = new RequestAssembler()
   for await (const key of source.listKeys({})) {
@@ -89,27 +108,46 @@ for (let b = 1; b <= n('batches'); b++) {
   }
   const seconds = (performance.now() - started) / 1000
   results.decodeEventsPerSecond = Math.round(events / seconds)
+  results.decodeEventsPerCpuSecond = Math.round(events / cpuSince(cpu))
 }
-{
+if (sections.has('tail')) {
   const store = await openEventStore(storeOptions())
   resetPeak()
   const tailer = new BatchTailer({ store, source: new DirectorySource(batchDir), stream: `bench-${Date.now()}` })
+  const cpu = process.cpuUsage()
+  const server0 = serverCpu()
   const started = performance.now()
   await tailer.poll()
   const seconds = (performance.now() - started) / 1000
-  results.tail = { events: tailer.report.events, seconds: +seconds.toFixed(2), eventsPerSecond: Math.round(tailer.report.events / seconds), peakRssMB: Math.round(peakRss / 1e6) }
+  const cpuSeconds = cpuSince(cpu)
+  const serverSeconds = serverCpu() - server0
+  // The cluster() that follows the backlog (DuckDB), apart: it runs once the tailer has caught up.
+  const clusterStarted = performance.now()
+  await store.whenClustered?.()
+  const clusterSeconds = (performance.now() - clusterStarted) / 1000
+  results.tail = {
+    events: tailer.report.events,
+    seconds: +seconds.toFixed(2),
+    eventsPerSecond: Math.round(tailer.report.events / seconds),
+    eventsPerCpuSecond: Math.round(tailer.report.events / cpuSeconds),
+    ...(args['server-pid'] ? { serverCpuSeconds: +serverSeconds.toFixed(2), eventsPerCpuSecondWithServer: Math.round(tailer.report.events / (cpuSeconds + serverSeconds)) } : {}),
+    clusterAfterSeconds: +clusterSeconds.toFixed(2),
+    peakRssMB: Math.round(peakRss / 1e6),
+  }
   await store.close()
+  console.error('tail', results.decodeEventsPerSecond, results.tail)
 }
-console.error('tail', results.decodeEventsPerSecond, results.tail)
 
 // ---- 2. direct posts ---------------------------------------------------------
-{
+if (sections.has('post')) {
   const server = new EventServer({ store: await openEventStore(storeOptions()) })
   const url = await server.listen(0, '127.0.0.1')
   let acknowledged = 0
   let failed = 0
   const until = performance.now() + n('post-seconds') * 1000
   let next = 0
+  const cpu = process.cpuUsage()
+  const server0 = serverCpu()
   const started = performance.now()
   await Promise.all(Array.from({ length: n('post-connections') }, async () => {
     while (performance.now() < until) {
@@ -122,13 +160,13 @@ console.error('tail', results.decodeEventsPerSecond, results.tail)
     }
   }))
   const seconds = (performance.now() - started) / 1000
-  results.post = { connections: n('post-connections'), eventsPerSecond: Math.round(acknowledged / seconds), acknowledged, failedRequests: failed }
+  results.post = { connections: n('post-connections'), eventsPerSecond: Math.round(acknowledged / seconds), eventsPerCpuSecond: Math.round(acknowledged / cpuSince(cpu)), ...(args['server-pid'] ? { serverCpuSeconds: +(serverCpu() - server0).toFixed(2) } : {}), acknowledged, failedRequests: failed }
   await server.close()
+  console.error('post', results.post)
 }
-console.error('post', results.post)
 
 // ---- 3. range reads on a big bucket ---------------------------------------------
-{
+if (sections.has('read')) {
   const store = await openEventStore(storeOptions())
   const total = n('bucket-events')
   const value = '{"page":"/p","ms":1.5}'
@@ -137,8 +175,10 @@ console.error('post', results.post)
     for (let i = at; i < Math.min(total, at + 20_000); i++) {
       events.push({ bucket: 'big', key: encodeKey(i), type: 'v', value, clientTime: T0 + i, serverTime: T0 + i, originalClientTime: null, userId: null, anonymousId: null, producer: null, ip: null, source: 'bench' })
     }
-    await store.write({ events })
+    await store.write({ events, more: at + 20_000 < total })
   }
+  // Reads are measured on the clustered table (the store clusters once the writes stop).
+  await store.whenClustered?.()
   const server = new EventServer({ store })
   const url = await server.listen(0, '127.0.0.1')
   const latencies = []
@@ -162,8 +202,8 @@ console.error('post', results.post)
   const streamSeconds = (performance.now() - started) / 1000
   results.read = { bucketEvents: total, reads: latencies.length, p50Ms: q(0.5), p99Ms: q(0.99), fullStream: { bytes, seconds: +streamSeconds.toFixed(2), rssBeforeMB: Math.round(rssBefore / 1e6), peakRssMB: Math.round(peakRss / 1e6) } }
   await server.close()
+  console.error('read', results.read)
 }
-console.error('read', results.read)
 
 clearInterval(sampler)
 rmSync(dir, { recursive: true, force: true })

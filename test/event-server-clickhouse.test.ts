@@ -92,7 +92,8 @@ t.test('ClickHouse: kill -9 mid-tail and after acknowledged posts, then restart:
   const clickhouse = await startClickHouse(t)
   const dir = tempDir(t)
   const expected = writeTailBacklog(dir, { serverToken: 'KiLLchAA', batches: 120, perBatch: 50, startTime: Date.UTC(2026, 10, 25, 12) })
-  const args = [BIN, 'events', '--port', '0', '--host', '127.0.0.1', '--clickhouse', clickhouse.url, '--tail-dir', dir, '--tail-interval-seconds', '0.05', '--admin-port', '0']
+  // Small writes (a few batches each), so the kill lands between commits of the backlog.
+  const args = [BIN, 'events', '--port', '0', '--host', '127.0.0.1', '--clickhouse', clickhouse.url, '--tail-dir', dir, '--tail-interval-seconds', '0.05', '--tail-write-events', '200', '--admin-port', '0']
   const start = async () => {
     const child = spawnNode(t, args)
     const { url } = await child.waitForJson<{ url: string }>((line) => line.msg === 'EventServer listening')

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { LoggingServer, type LogEvent } from '../src/index.js'
+import { BatchTailer } from '../src/ingest/batch-tailer.js'
 import { DirectorySource } from '../src/reader/directory-source.js'
 import { S3Source } from '../src/reader/s3-source.js'
 import { EventServer } from '../src/servers/event-server.js'
@@ -191,4 +192,57 @@ t.test('--tail-since: only requests from that day on', async (t) => {
   const { server, url } = await tailingServer(t, join(tempDir(t), 'events.duckdb'), { source: new DirectorySource(dir), intervalMs: 20, since })
   await caughtUp(server)
   t.same((await readEvents(url, 'b')).map((e) => e.key), ['new'])
+})
+
+t.test('a backlog goes in few writes (batches committed together) and stores exactly what a write per batch stores, also after a failed write', async (t) => {
+  const dir = tempDir(t)
+  // Small batches: requests split over several of them.
+  const logger = new LoggingServer({ directory: dir, batchSeconds: 60, maxBatchBytes: 400 })
+  const { port } = await logger.listen(0, '127.0.0.1')
+  const posted = makeEvents('grp', 30)
+  await postEvents(`http://127.0.0.1:${port}`, 'grp', posted, 'json', 3)
+  await logger.close()
+  const batchCount = (await readLoggedRequests(dir)).batches.length
+  t.ok(batchCount > 5, `${batchCount} batches`)
+
+  const tailInto = async (options: { writeEvents?: number; failWrites?: number }) => {
+    const store = await openEventStore({ db: join(tempDir(t), 'events.duckdb') })
+    t.teardown(() => store.close())
+    let failures = options.failWrites ?? 0
+    const writes: Array<{ events: number; more: boolean }> = []
+    // The store as the tailer sees it: the first writes fail as a database would (nothing stored).
+    const failing = Object.create(store) as typeof store
+    failing.write = async (batch) => {
+      writes.push({ events: batch.events.length, more: batch.more === true })
+      if (failures > 0) {
+        failures--
+        throw new Error('disk full')
+      }
+      return store.write(batch)
+    }
+    const tailer = new BatchTailer({ store: failing, source: new DirectorySource(dir), stream: 'grp', ...(options.writeEvents ? { writeEvents: options.writeEvents } : {}) })
+    await tailer.poll()
+    if (options.failWrites) await tailer.poll()
+    const rows = await store.sql.query<{ key: string; value: string; server_time: number }>('SELECT hex(key) AS key, value, server_time FROM events ORDER BY key')
+    return { rows, writes, report: tailer.report, checkpoints: await store.checkpoints('tail:grp/') }
+  }
+  const perBatch = await tailInto({ writeEvents: 1 })
+  const grouped = await tailInto({})
+  const afterFailure = await tailInto({ failWrites: 1 })
+
+  t.equal(perBatch.rows.length, 30, 'every posted event stored')
+  // writeEvents 1: a write as soon as batches bring an event (a batch of request starts only waits for the next).
+  t.ok(perBatch.writes.length > 5 && perBatch.writes.length <= batchCount, `writeEvents 1: ${perBatch.writes.length} writes for ${batchCount} batches`)
+  t.ok(perBatch.writes.slice(0, -1).every((w) => w.events >= 1), 'each write but the last holds events')
+  t.ok(perBatch.writes.slice(0, -1).every((w) => w.more) && !perBatch.writes.at(-1)!.more, 'every write but the last says more follow')
+  t.equal(grouped.writes.length, 1, 'the whole backlog in one write')
+  t.equal(grouped.writes[0]!.more, false)
+  t.same(grouped.rows, perBatch.rows, 'the same rows')
+  t.same(grouped.checkpoints, perBatch.checkpoints, 'the same checkpoint')
+  t.match(grouped.report, { batches: batchCount, events: 30, stored: 30, duplicates: 0 })
+
+  t.same(afterFailure.writes.map((w) => w.events), [30, 30], 'the failed write, then the same batches again at the next look')
+  t.same(afterFailure.rows, perBatch.rows, 'after the failed write: every event once')
+  t.same(afterFailure.checkpoints, perBatch.checkpoints)
+  t.match(afterFailure.report, { batches: batchCount, events: 30, stored: 30, duplicates: 0 })
 })

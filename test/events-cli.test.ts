@@ -20,7 +20,7 @@ t.test('--help shows every flag with its default and variable', async (t) => {
   const io = captureIo()
   t.equal(await main(['events', '--help'], io), 0)
   const help = io.out()
-  for (const flag of ['port', 'host', 'db', 'clickhouse', 'tail-dir', 'tail-s3-bucket', 'tail-s3-prefix', 'tail-s3-endpoint', 'tail-since', 'tail-interval-seconds', 'admin-port']) {
+  for (const flag of ['port', 'host', 'db', 'clickhouse', 'tail-dir', 'tail-s3-bucket', 'tail-s3-prefix', 'tail-s3-endpoint', 'tail-since', 'tail-interval-seconds', 'tail-write-events', 'admin-port']) {
     t.match(help, new RegExp(`--${flag} .*env: LOGGING_SYSTEM_EVENTS_${flag.toUpperCase().replace(/-/g, '_')}\\)`), `--${flag}`)
   }
   t.match(help, /--port <integer>.*default: 8090/)
@@ -40,6 +40,7 @@ t.test('exclusive flags and bad values are refused with a clear error', async (t
     [['--tail-since', '2026-11-01'], {}, /--tail-since needs --tail-dir or --tail-s3-bucket/],
     [['--tail-interval-seconds', '0', '--tail-dir', 'x'], {}, /--tail-interval-seconds must be more than 0/],
     [['--port', 'eighty'], {}, /--port must be an integer/],
+    [['--tail-dir', 'x', '--tail-write-events', '0'], {}, /--tail-write-events must be 1 or more/],
   ]
   for (const [args, env, message] of cases) {
     const io = captureIo(env)
@@ -88,7 +89,8 @@ t.test('kill -9 in the middle of tailing, then restart: every logged event exact
   const db = join(tempDir(t), 'events.duckdb')
   // A backlog: 300 batches of one server, each with 60 whole requests and the first half of one finished in the next batch.
   const expected = writeTailBacklog(dir, { serverToken: 'KiLLtest', batches: 300, perBatch: 60, startTime: T0 })
-  const args = ['--db', db, '--tail-interval-seconds', '0.05']
+  // Small writes (a few batches each), so the kill lands between commits of the backlog.
+  const args = ['--db', db, '--tail-interval-seconds', '0.05', '--tail-write-events', '200']
   const first = await startEvents(t, args, { LOGGING_SYSTEM_EVENTS_TAIL_DIR: dir })
   let atKill = 0
   while ((atKill = await bucketCount(first.url, 'b')) < 1000) await new Promise((resolve) => setTimeout(resolve, 10))

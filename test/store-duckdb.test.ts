@@ -23,6 +23,7 @@ storeConformance(t, 'duckdb', async () => {
 // Again with tiny read pages, so every range read above crosses page boundaries; then also
 // clustering on its own after most writes, so reads merge the clustered rows with the newer ones.
 for (const [label, options] of [
+  ['always the staged path', { appendMode: 'staged' }],
   ['3-event read pages', { readPageRows: 3 }],
   ['3-event read pages, clustering', { readPageRows: 3, clusterAfterRows: 1 }],
 ] as const) {
@@ -103,8 +104,65 @@ t.test('every acknowledged write survives kill -9 of the writer, exactly once, w
   t.same(await store.write({ events: events.slice(0, 5) }), { stored: 0, duplicates: 5 }, 'the key index survived too')
 })
 
+t.test('the optimistic append and the staged path store the same rows and give the same counts', async (t) => {
+  const dir = tempDir(t)
+  const optimistic = new DuckDbEventStore({ path: join(dir, 'optimistic.duckdb'), threads: 1 })
+  const staged = new DuckDbEventStore({ path: join(dir, 'staged.duckdb'), threads: 1, appendMode: 'staged' })
+  await optimistic.open()
+  await staged.open()
+  t.teardown(async () => {
+    await optimistic.close()
+    await staged.close()
+  })
+  const full = (n: number, bucket = 'b'): EventRecord =>
+    sampleEvent(bucket, counterKey(n), {
+      type: n % 3 === 0 ? n : `t${n % 5}`,
+      value: `{"n":${n},"s":"\\u0000é😀","x":1.0}`,
+      clientTime: 1_700_000_000_000 + n,
+      serverTime: 9_007_199_254_740_991 - n,
+      originalClientTime: n % 2 === 0 ? null : 1_600_000_000_000 + n,
+      userId: n % 4 === 0 ? null : `u\u0000${n}`,
+      anonymousId: n % 5 === 0 ? `a${n}` : null,
+      producer: n % 6 === 0 ? 'wk' : null,
+      ip: n % 7 === 0 ? null : '203.0.113.9',
+      source: 'post-events/json',
+    })
+  const range = (from: number, to: number, bucket?: string) => Array.from({ length: to - from }, (_, i) => full(from + i, bucket))
+  const writes: EventRecord[][] = [
+    range(0, 100), // new keys
+    range(100, 150), // new keys again
+    [...range(150, 160), ...range(95, 105)], // some stored already: the optimistic append meets them
+    range(160, 170), // after a conflict (the next writes go the staged way)
+    ...Array.from({ length: 10 }, (_, w) => range(200 + w * 10, 210 + w * 10, 'later')), // the last ones appended straight again
+    [...range(170, 175), full(171), full(172, 'other')], // a duplicate inside the batch
+    range(0, 5, 'later2'),
+    [],
+  ]
+  for (const [index, events] of writes.entries()) {
+    const checkpoints = [{ name: `cp/${index % 2}`, position: String(index) }]
+    t.same(await optimistic.write({ events, checkpoints }), await staged.write({ events, checkpoints }), `write ${index}: same counts`)
+  }
+  const rows = (store: DuckDbEventStore) =>
+    store.sql.query(
+      'SELECT bucket, hex(key) AS key, type, type_is_code, value, client_time, server_time, original_client_time, user_id, anonymous_id, producer, ip, source FROM events ORDER BY bucket, key',
+    )
+  const stored = await rows(optimistic)
+  t.equal(stored.length, 100 + 50 + 10 + 10 + 6 + 100 + 5, 'every new key once')
+  t.same(stored, await rows(staged), 'the same rows, column by column')
+  t.same(await optimistic.checkpoints(), await staged.checkpoints(), 'the same checkpoints')
+  t.same(await readAll(optimistic, { bucket: 'b' }), await readAll(staged, { bucket: 'b' }), 'the same events read back')
+  t.ok(optimistic.writePaths.appended >= 3, `the optimistic store appended straight (${optimistic.writePaths.appended} writes)`)
+  t.equal(optimistic.writePaths.conflicts, 2, 'and met stored or repeated keys twice, starting over staged')
+  t.ok(optimistic.writePaths.staged >= 2, 'the writes after a conflict took the staged path')
+  t.equal(staged.writePaths.appended, 0, 'appendMode staged never appends straight')
+  const ingested = await optimistic.sql.query<{ n: number }>('SELECT count(DISTINCT ingested_at) AS n FROM events')
+  t.ok(ingested[0]!.n >= 1, 'ingested_at set by the optimistic append')
+  t.same(await optimistic.sql.query('SELECT min(ingested_at) > 0 AS ok FROM events'), [{ ok: true }])
+})
+
 t.test('options are checked', async (t) => {
   t.throws(() => new DuckDbEventStore({ path: '' }), { code: 'LS_INVALID_OPTION' })
+  t.throws(() => new DuckDbEventStore({ appendMode: 'fast' as never }), { code: 'LS_INVALID_OPTION' })
   t.throws(() => new DuckDbEventStore({ threads: 0 }), { code: 'LS_INVALID_OPTION' })
   const store = new DuckDbEventStore({ path: join(tempDir(t), 'x.duckdb') })
   await t.rejects(store.write({ events: [] }), { code: 'LS_INVALID_OPTION' }, 'write before open')

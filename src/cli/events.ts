@@ -5,7 +5,7 @@
  */
 import { pino } from 'pino'
 import { CliUsageError } from '../errors.js'
-import { DEFAULT_TAIL_INTERVAL_MS } from '../ingest/batch-tailer.js'
+import { DEFAULT_TAIL_INTERVAL_MS, DEFAULT_TAIL_WRITE_EVENTS } from '../ingest/batch-tailer.js'
 import { createAdminEndpoints } from '../ops/admin-server.js'
 import type { BatchSource } from '../reader/batch-source.js'
 import { DirectorySource } from '../reader/directory-source.js'
@@ -30,6 +30,7 @@ export const EVENTS_FLAGS: FlagSpec[] = [
   { name: 'tail-since', type: 'string', description: 'Backfill: ingest logged requests from this UTC day on (YYYY-MM-DD). Default: every batch there is.' },
   { name: 'tail-interval-seconds', type: 'number', default: DEFAULT_TAIL_INTERVAL_MS / 1000, description: 'Seconds between two looks for new batches.' },
   { name: 'processors', type: 'string', description: 'A processors file (JSON, docs/processors.md): daily export, forwarding, your own. Default: none.' },
+  { name: 'tail-write-events', type: 'integer', default: DEFAULT_TAIL_WRITE_EVENTS, description: 'While behind, commit batches together up to this many events per store write (1 = a write per batch).' },
   { name: 'admin-port', type: 'integer', description: 'Port for /healthz, /readyz and /metrics (off when unset).' },
   { name: 'admin-host', type: 'string', default: '127.0.0.1', description: 'Address for the admin port.' },
   { name: 'log-level', type: 'string', default: 'info', description: 'pino log level (fatal, error, warn, info, debug, silent).' },
@@ -71,6 +72,8 @@ export const command: CliCommand = {
     const storeOptions = storeOptionsFromFlags(parsed)
     const interval = values['tail-interval-seconds'] as number
     if (!(interval > 0)) throw new CliUsageError(`--tail-interval-seconds must be more than 0, got ${interval}`)
+    const writeEvents = values['tail-write-events'] as number
+    if (!(writeEvents >= 1)) throw new CliUsageError(`--tail-write-events must be 1 or more, got ${writeEvents}`)
     const since = values['tail-since'] !== undefined ? parseSinceDay(String(values['tail-since'])) : undefined
     // Read before the store opens: a bad file stops here with nothing to undo.
     const processors = values['processors'] !== undefined ? await loadProcessorConfigs(String(values['processors'])) : undefined
@@ -90,7 +93,7 @@ export const command: CliCommand = {
       store,
       logger,
       ...(processors ? { processors } : {}),
-      ...(source ? { tail: { source, intervalMs: interval * 1000, ...(since !== undefined ? { since } : {}) } } : {}),
+      ...(source ? { tail: { source, intervalMs: interval * 1000, writeEvents, ...(since !== undefined ? { since } : {}) } } : {}),
     })
     const adminPort = values['admin-port'] as number | undefined
     const admin = adminPort !== undefined

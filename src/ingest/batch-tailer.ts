@@ -31,6 +31,9 @@ import { checkpointPrefix, decodeTailPosition, encodeTailCheckpoint, type TailPo
 import { DEFAULT_MAX_REJECT_BODY_BYTES, rejectedRequest, requestEvents } from './request-events.js'
 
 /** Time between two looks at the source. Default: 10 s. */
+/** readBatch could not consult the store (write keys): like a failed commit. */
+const STORE_FAILED = Symbol('store failed')
+
 export const DEFAULT_TAIL_INTERVAL_MS = 10_000
 /** How long a missing batch number is waited for before it is reported and skipped. Default: 5 minutes. */
 export const DEFAULT_TAIL_GAP_WAIT_MS = 5 * 60_000
@@ -38,6 +41,15 @@ export const DEFAULT_TAIL_GAP_WAIT_MS = 5 * 60_000
 export const DEFAULT_TAIL_READ_ATTEMPTS = 3
 /** After the first look, later looks list the day folders from this long ago. Default: 1 day. */
 export const DEFAULT_TAIL_RELIST_MS = 86_400_000
+/**
+ * While a backlog is worked through, batches are committed together up to
+ * this many events in one store write (a commit has a fixed cost, and DuckDB
+ * writes a commit of 122,880 rows or more straight to its file instead of
+ * its log). Default: 150,000.
+ */
+export const DEFAULT_TAIL_WRITE_EVENTS = 150_000
+/** ... and up to this many bytes of event values in one write (bounds memory). Default: 64 MiB. */
+export const DEFAULT_TAIL_WRITE_BYTES = 64 * 1024 * 1024
 
 export interface BatchTailerOptions extends BatchBodyOptions {
   store: EventStore
@@ -60,6 +72,10 @@ export interface BatchTailerOptions extends BatchBodyOptions {
   maxRejectBodyBytes?: number
   /** Analytics-client requests (Segment, PostHog, Mixpanel, Grouparoo) with their write keys. Default: none. */
   clientIngest?: ClientIngest
+  /** Most events of several batches committed in one write while behind. Default: DEFAULT_TAIL_WRITE_EVENTS; 1 = a write per batch. */
+  writeEvents?: number
+  /** Most bytes of event values in one write while behind. Default: DEFAULT_TAIL_WRITE_BYTES. */
+  writeBytes?: number
   observer?: IngestObserver
   /** The clock, ms since 1970. Default: Date.now. */
   now?: () => number
@@ -82,6 +98,19 @@ export interface TailReport {
   incomplete: number
   possiblyPartial: number
   filteredOut: number
+}
+
+/** One batch read and decoded, waiting for its write. */
+interface TailedBatch {
+  batch: PlannedBatch
+  result: BatchResult
+  events: EventRecord[]
+  rejects: RejectedRequest[]
+  requests: number
+  /** The server's checkpoint once this batch is committed. */
+  position: TailPosition
+  /** UTF-16 length of its event values (bounds a write). */
+  valueBytes: number
 }
 
 /** What is known about one LoggingServer's batches. */
@@ -133,6 +162,8 @@ export class BatchTailer {
   private readonly marginMs: number
   private readonly gapWaitMs: number
   private readonly readAttempts: number
+  private readonly writeEvents: number
+  private readonly writeBytes: number
   private readonly decoders: RequestDecoderRegistry
   private readonly now: () => number
   private readonly assembler = new RequestAssembler()
@@ -154,6 +185,8 @@ export class BatchTailer {
     this.marginMs = positive('marginMs', options.marginMs, DEFAULT_RANGE_MARGIN_MS, true)
     this.gapWaitMs = positive('gapWaitMs', options.gapWaitMs, DEFAULT_TAIL_GAP_WAIT_MS, true)
     this.readAttempts = positive('readAttempts', options.readAttempts, DEFAULT_TAIL_READ_ATTEMPTS)
+    this.writeEvents = positive('writeEvents', options.writeEvents, DEFAULT_TAIL_WRITE_EVENTS)
+    this.writeBytes = positive('writeBytes', options.writeBytes, DEFAULT_TAIL_WRITE_BYTES)
     this.decoders = options.decoders ?? new RequestDecoderRegistry()
     this.now = options.now ?? Date.now
   }
@@ -253,20 +286,50 @@ export class BatchTailer {
       this.servers.set(serverToken, state)
     }
     if (state.cold && !(await this.rejoin(state, batches))) return batches
+    // Batches read but not yet committed: they go in one write, flushed when big enough, at the end, or before leaving.
+    const group: TailedBatch[] = []
+    let groupStart = 0
+    let groupEvents = 0
+    let groupBytes = 0
+    /** Commits the group; false when the store failed (this server then starts over from its checkpoint). */
+    const flush = async (more: boolean): Promise<boolean> => {
+      if (group.length === 0) return true
+      const done = await this.commit(state, group.splice(0), more)
+      groupEvents = 0
+      groupBytes = 0
+      return done
+    }
+    /** What is left for a later look when stopping at `index`. */
+    const leave = async (index: number): Promise<PlannedBatch[]> => {
+      const first = groupStart
+      return (await flush(false)) ? batches.slice(index) : batches.slice(first)
+    }
     for (const [index, batch] of batches.entries()) {
       if (state.next !== undefined && batch.batchNumber < state.next) continue
-      if (this.stopped) return batches.slice(index)
+      if (this.stopped) return leave(index)
       if (state.next !== undefined && batch.batchNumber > state.next) {
         const now = this.now()
         state.gapSeenAt ??= now
-        if (now - state.gapSeenAt < this.gapWaitMs) return batches.slice(index)
+        if (now - state.gapSeenAt < this.gapWaitMs) return leave(index)
         this.report.missingBatches += batch.batchNumber - state.next
         this.problem({ kind: 'batch-gap', serverToken, missing: [state.next, batch.batchNumber - 1] })
         this.lose(state, batch.startTime)
       }
       state.gapSeenAt = undefined
-      const done = await this.tailBatch(state, batch)
-      if (!done) return batches.slice(index)
+      const tailed = await this.readBatch(state, batch)
+      // The server's state is forgotten: the next look starts again from its checkpoint, unflushed batches too.
+      if (tailed === STORE_FAILED) return batches.slice(group.length > 0 ? groupStart : index)
+      if (!tailed) return leave(index)
+      if (group.length === 0) groupStart = index
+      group.push(tailed)
+      groupEvents += tailed.events.length
+      groupBytes += tailed.valueBytes
+      // Handled as far as this process goes; committed by the flush (a failed flush forgets the server's state).
+      state.next = batch.batchNumber + 1
+      const last = index === batches.length - 1
+      if (last || groupEvents >= this.writeEvents || groupBytes >= this.writeBytes) {
+        if (!(await flush(!last))) return batches.slice(groupStart)
+      }
     }
     return []
   }
@@ -345,11 +408,11 @@ export class BatchTailer {
   }
 
   /**
-   * Reads one batch and commits its events, rejects and the server's checkpoint
-   * in one write. False when it must be tried again at the next look (read
-   * failed, store failed); the server's state is then rebuilt from its checkpoint.
+   * Reads and decodes one batch: its events, rejects and the server's
+   * checkpoint after it, for the next write. Undefined when the read must be
+   * tried again at the next look.
    */
-  private async tailBatch(state: ServerState, batch: PlannedBatch): Promise<boolean> {
+  private async readBatch(state: ServerState, batch: PlannedBatch): Promise<TailedBatch | undefined | typeof STORE_FAILED> {
     let body: Uint8Array | undefined
     let result: BatchResult = 'read'
     try {
@@ -359,7 +422,7 @@ export class BatchTailer {
       if (!(err instanceof BatchReadError)) throw err
       if (++state.readFailures < this.readAttempts) {
         this.problem({ kind: 'read-retry', key: batch.key, attempt: state.readFailures, reason: err.message })
-        return false
+        return undefined
       }
       state.readFailures = 0
       result = 'unreadable'
@@ -385,7 +448,7 @@ export class BatchTailer {
           this.options.observer?.commitFailed?.('tail', err)
           this.problem({ kind: 'store-failed', key: batch.key, reason: err.message })
           this.forgetServer(state.serverToken)
-          return false
+          return STORE_FAILED
         }
         if (!(err instanceof BatchDecodeError)) throw err
         result = 'damaged'
@@ -400,29 +463,46 @@ export class BatchTailer {
       dropped: [...state.dropped],
       lossUntil: state.lossUntil,
     }
+    let valueBytes = 0
+    for (const event of events) valueBytes += event.value.length
+    return { batch, result, events, rejects, requests, position, valueBytes }
+  }
+
+  /**
+   * Commits the events and rejects of read batches, with the server's
+   * checkpoint after the last of them, in ONE write: a crash leaves all of
+   * them or none. `more`: batches are waiting (the store may put off its own
+   * upkeep). False when the store failed: the server's state is forgotten and
+   * rebuilt from its checkpoint at the next look.
+   */
+  private async commit(state: ServerState, group: TailedBatch[], more: boolean): Promise<boolean> {
+    const events = group.length === 1 ? group[0]!.events : group.flatMap((tailed) => tailed.events)
+    const rejects = group.flatMap((tailed) => tailed.rejects)
+    const last = group[group.length - 1]!
     const started = performance.now()
     try {
-      const written = await this.options.store.write({ events, rejects, checkpoints: [encodeTailCheckpoint(this.stream, state.serverToken, position)] })
+      const written = await this.options.store.write({ events, rejects, checkpoints: [encodeTailCheckpoint(this.stream, state.serverToken, last.position)], ...(more ? { more } : {}) })
       this.options.observer?.committed?.('tail', written, (performance.now() - started) / 1000)
       this.report.stored += written.stored
       this.report.duplicates += written.duplicates
     } catch (err) {
       this.options.observer?.commitFailed?.('tail', err as Error)
-      this.problem({ kind: 'store-failed', key: batch.key, reason: (err as Error).message })
+      this.problem({ kind: 'store-failed', key: group[0]!.batch.key, reason: (err as Error).message })
       // What this process holds went past what is committed: start over from the checkpoint.
       this.forgetServer(state.serverToken)
       return false
     }
-    state.next = batch.batchNumber + 1
-    this.report.batches++
-    if (result === 'damaged') this.report.damagedBatches++
-    if (result === 'unreadable') this.report.unreadableBatches++
-    this.report.requests += requests
-    this.report.events += events.length
-    this.report.rejects += rejects.length
-    this.options.observer?.batchTailed?.({ key: batch.key, serverToken: batch.serverToken, batchNumber: batch.batchNumber, startTime: batch.startTime, result, requests, events: events.length, rejects: rejects.length })
+    for (const { batch, result, requests, events, rejects } of group) {
+      this.report.batches++
+      if (result === 'damaged') this.report.damagedBatches++
+      if (result === 'unreadable') this.report.unreadableBatches++
+      this.report.requests += requests
+      this.report.events += events.length
+      this.report.rejects += rejects.length
+      this.options.observer?.batchTailed?.({ key: batch.key, serverToken: batch.serverToken, batchNumber: batch.batchNumber, startTime: batch.startTime, result, requests, events: events.length, rejects: rejects.length })
+    }
     // While a backlog is worked through, the lag is the age of the batch just done (the end of the look says exactly).
-    this.options.observer?.tailLag?.(Math.max(0, (this.now() - batch.startTime) / 1000))
+    this.options.observer?.tailLag?.(Math.max(0, (this.now() - last.batch.startTime) / 1000))
     return true
   }
 

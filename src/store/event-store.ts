@@ -51,6 +51,12 @@ export interface WriteBatch {
   events: readonly EventRecord[]
   checkpoints?: readonly Checkpoint[]
   rejects?: readonly RejectedRequest[]
+  /**
+   * More writes follow right away (a tailer working through a backlog): the
+   * store may put off its own upkeep (DuckDB's automatic cluster()) until a
+   * write without it. Default false.
+   */
+  more?: boolean
 }
 
 export interface WriteResult {

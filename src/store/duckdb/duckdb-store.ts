@@ -17,8 +17,8 @@ import { DuckDBInstance, blobValue, type DuckDBConnection, type DuckDBValue, typ
 import { ClosedError, InvalidOptionError, LoggingSystemError, StoreLockedError, StoreUnavailableError } from '../../errors.js'
 import type { EventRecord } from '../../model/event-record.js'
 import type { BucketCount, Checkpoint, EventStore, RangeQuery, RejectedRequest, SqlAccess, WriteBatch, WriteResult } from '../event-store.js'
-import { checkStorableBatch, typeColumns } from '../storable.js'
-import { CLUSTERED_THROUGH, CREATE_STAGING, CREATE_TABLES, eventsTableSql, insertStagedSql, READ_COLUMNS, STAGING_TABLE } from './schema.js'
+import { checkStorableBatch } from '../storable.js'
+import { CLUSTERED_THROUGH, CREATE_STAGING, EVENTS_TABLE, CREATE_TABLES, eventsTableSql, insertStagedSql, READ_COLUMNS, STAGING_TABLE } from './schema.js'
 
 export const DEFAULT_DUCKDB_PATH = './events.duckdb'
 
@@ -36,9 +36,20 @@ export interface DuckDbEventStoreOptions {
   /**
    * Run cluster() after a write once this many events were stored since the
    * last one, and they are at least a quarter of the table (so each event is
-   * rewritten a bounded number of times); 0 = never on its own. Default 100,000.
+   * rewritten a bounded number of times); 0 = never on its own. Not after a
+   * write marked `more` (a backlog being worked through): the next write
+   * without it clusters. Default 100,000.
    */
   clusterAfterRows?: number
+  /**
+   * How a write's events go in. `'optimistic'` (default): appended straight
+   * into `events`; when a key is already there (the primary key refuses the
+   * append) the write starts over the `'staged'` way, and the next
+   * STAGED_AFTER_CONFLICT writes go that way too. `'staged'`: always through
+   * the staging table and `INSERT OR IGNORE` (the general path; both give the
+   * same rows and counts).
+   */
+  appendMode?: 'optimistic' | 'staged'
 }
 
 export interface ClusterResult {
@@ -50,6 +61,8 @@ export interface ClusterResult {
 
 export const DEFAULT_READ_PAGE_ROWS = 20_000
 export const DEFAULT_CLUSTER_AFTER_ROWS = 100_000
+/** Writes that take the staged path after an optimistic append met a stored key (duplicates tend to come in runs: retries, re-reads). */
+export const STAGED_AFTER_CONFLICT = 8
 
 /** Paths of the stores open in this process: DuckDB's file lock does not stop a second open here. */
 const openPaths = new Set<string>()
@@ -74,6 +87,10 @@ export class DuckDbEventStore implements EventStore {
   private clustering: Promise<ClusterResult> | undefined
   /** The connection building the sorted copy, interrupted by close(). */
   private clusterConnection: DuckDBConnection | undefined
+  /** Writes left that take the staged path after a conflict (appendMode 'optimistic'). */
+  private stagedWrites = 0
+  /** Writes by path since open(), for tests and benchmarks: appended straight, staged, and optimistic appends that met a stored key. */
+  readonly writePaths = { appended: 0, staged: 0, conflicts: 0 }
   /** Why the last automatic cluster() failed, if it did (the table stays as it was; the next trigger retries). */
   lastClusterError: Error | undefined
 
@@ -89,6 +106,9 @@ export class DuckDbEventStore implements EventStore {
     }
     if (options.clusterAfterRows !== undefined && (!Number.isInteger(options.clusterAfterRows) || options.clusterAfterRows < 0)) {
       throw new InvalidOptionError('clusterAfterRows', 'must be an integer ≥ 0 (0 = never on its own)')
+    }
+    if (options.appendMode !== undefined && options.appendMode !== 'optimistic' && options.appendMode !== 'staged') {
+      throw new InvalidOptionError('appendMode', `must be 'optimistic' or 'staged', got ${String(options.appendMode)}`)
     }
     if (options.readPageRows !== undefined && (!Number.isInteger(options.readPageRows) || options.readPageRows < 1)) {
       throw new InvalidOptionError('readPageRows', 'must be an integer ≥ 1')
@@ -181,44 +201,66 @@ export class DuckDbEventStore implements EventStore {
     } catch (error) {
       return Promise.reject(error)
     }
-    // The first of each (bucket, key) in the batch; later ones are duplicates.
-    const unique = firstOfEachKey(batch.events)
-    const inBatchDuplicates = batch.events.length - unique.length
     return this.enqueue(async (writer) => {
       const ingestedAt = Math.max(Date.now(), this.lastIngestedAt)
+      const events = batch.events
       let stored = 0
-      await writer.run('BEGIN TRANSACTION')
-      try {
-        if (unique.length > 0) {
-          await writer.run(`DELETE FROM ${STAGING_TABLE}`)
-          await appendStaged(writer, unique)
-          stored = (await writer.run(insertStagedSql(ingestedAt))).rowsChanged
+      let duplicates = 0
+      let optimistic = events.length > 0 && (this.options.appendMode ?? 'optimistic') === 'optimistic' && this.stagedWrites === 0
+      if (events.length > 0 && !optimistic && this.stagedWrites > 0) this.stagedWrites--
+      for (;;) {
+        await writer.run('BEGIN TRANSACTION')
+        try {
+          if (optimistic) {
+            // Most writes bring only new keys: the primary key checks them as they are appended, and refuses the append if one is not.
+            try {
+              await appendEvents(writer, EVENTS_TABLE, events, ingestedAt)
+            } catch (error) {
+              if (!isKeyConflict(error)) throw error
+              await writer.run('ROLLBACK')
+              this.writePaths.conflicts++
+              this.stagedWrites = STAGED_AFTER_CONFLICT
+              optimistic = false
+              continue
+            }
+            stored = events.length
+            this.writePaths.appended++
+          } else if (events.length > 0) {
+            // The first of each (bucket, key) in the batch; later ones are duplicates.
+            const unique = firstOfEachKey(events)
+            await writer.run(`DELETE FROM ${STAGING_TABLE}`)
+            await appendEvents(writer, STAGING_TABLE, unique)
+            stored = (await writer.run(insertStagedSql(ingestedAt))).rowsChanged
+            duplicates = events.length - stored
+            this.writePaths.staged++
+          }
+          for (const checkpoint of batch.checkpoints ?? []) {
+            await writer.run('INSERT OR REPLACE INTO checkpoints (name, position) VALUES ($1, $2)', [checkpoint.name, checkpoint.position])
+          }
+          for (const reject of batch.rejects ?? []) {
+            await writer.run(
+              'INSERT INTO rejects (origin, time, method, path, content_type, reason, message, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+              [reject.origin, BigInt(reject.time), reject.method, reject.path, reject.contentType, reject.reason, reject.message, blobValue(reject.body)],
+            )
+          }
+          await writer.run('COMMIT')
+        } catch (error) {
+          await writer.run('ROLLBACK').catch(() => undefined)
+          throw storeError('write', error)
         }
-        for (const checkpoint of batch.checkpoints ?? []) {
-          await writer.run('INSERT OR REPLACE INTO checkpoints (name, position) VALUES ($1, $2)', [checkpoint.name, checkpoint.position])
-        }
-        for (const reject of batch.rejects ?? []) {
-          await writer.run(
-            'INSERT INTO rejects (origin, time, method, path, content_type, reason, message, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-            [reject.origin, BigInt(reject.time), reject.method, reject.path, reject.contentType, reject.reason, reject.message, blobValue(reject.body)],
-          )
-        }
-        await writer.run('COMMIT')
-      } catch (error) {
-        await writer.run('ROLLBACK').catch(() => undefined)
-        throw storeError('write', error)
+        break
       }
       this.lastIngestedAt = ingestedAt
       this.totalRows += stored
       this.unclusteredRows += stored
       const threshold = this.options.clusterAfterRows ?? DEFAULT_CLUSTER_AFTER_ROWS
-      if (threshold > 0 && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
+      if (!batch.more && threshold > 0 && this.unclusteredRows >= threshold && this.unclusteredRows * 4 >= this.totalRows) {
         this.cluster().then(
           () => (this.lastClusterError = undefined),
           (error: Error) => (this.lastClusterError = error),
         )
       }
-      return { stored, duplicates: inBatchDuplicates + (unique.length - stored) }
+      return { stored, duplicates }
     })
   }
 
@@ -407,15 +449,24 @@ function firstOfEachKey(events: readonly EventRecord[]): EventRecord[] {
   return unique
 }
 
-async function appendStaged(writer: DuckDBConnection, events: readonly EventRecord[]): Promise<void> {
-  const appender = await writer.createAppender(STAGING_TABLE)
+/**
+ * Appends events to `table`: `events` (with `ingestedAt`) or the staging
+ * table (without). Times go in as doubles and DuckDB casts them to BIGINT:
+ * no BigInt per value, and every safe integer is exact in a double.
+ */
+async function appendEvents(writer: DuckDBConnection, table: string, events: readonly EventRecord[], ingestedAt?: number): Promise<void> {
+  const appender = await writer.createAppender(table)
   try {
     for (const event of events) {
-      const type = typeColumns(event.type)
       appender.appendVarchar(event.bucket)
       appender.appendBlob(event.key)
-      appender.appendVarchar(type.text)
-      appender.appendBoolean(type.isCode)
+      if (typeof event.type === 'number') {
+        appender.appendVarchar(String(event.type))
+        appender.appendBoolean(true)
+      } else {
+        appender.appendVarchar(event.type)
+        appender.appendBoolean(false)
+      }
       appender.appendVarchar(event.value)
       appender.appendDouble(event.clientTime)
       appender.appendDouble(event.serverTime)
@@ -426,12 +477,27 @@ async function appendStaged(writer: DuckDBConnection, events: readonly EventReco
       appendNullableText(appender, event.producer)
       appendNullableText(appender, event.ip)
       appender.appendVarchar(event.source)
+      if (ingestedAt !== undefined) appender.appendDouble(ingestedAt)
       appender.endRow()
     }
     appender.flushSync()
-  } finally {
-    appender.closeSync()
+  } catch (error) {
+    // Drop the rows it still holds: an appender closed later (by its finalizer) would flush them into whatever transaction is open then.
+    try {
+      appender.clear()
+      appender.closeSync()
+    } catch {
+      // The transaction is aborted; the append's own error is the one to report.
+    }
+    throw error
   }
+  appender.closeSync()
+}
+
+/** The primary key refused a row: a (bucket, key) already stored or earlier in the same append. */
+function isKeyConflict(error: unknown): boolean {
+  // DuckDB words it "Duplicate key ... violates primary key constraint" (a stored key) or "... constraint violation: duplicate key ..." (twice in the append).
+  return error instanceof Error && /duplicate key/i.test(error.message)
 }
 
 function appendNullableText(appender: { appendVarchar(value: string): void; appendNull(): void }, value: string | null): void {

@@ -6,6 +6,9 @@
  * (bucket, key) order, which cluster() restores (docs/event-store.md).
  */
 
+/** The table of the events. */
+export const EVENTS_TABLE = 'events'
+
 /** The events table under `name` (cluster() builds a sorted copy under another name, then renames it). */
 export function eventsTableSql(name: string): string {
   return `CREATE TABLE IF NOT EXISTS ${name} (

@@ -27,6 +27,8 @@ const PATH = '/api/post-events?bucket=bench'
 // connections / batch interval by design, so it runs with 1 s batches, at 300 B only.
 const S3_ACK_BATCH_SECONDS = 1
 
+/** serve-<ack> with options: -w<N|auto> (--workers), -gz<level> (--gzip-level), -bin (--body-encoding bin). */
+const SERVE_VARIANT = /^serve-(immediate|spool|s3)(-(w(\d+|auto)|gz\d|bin))*$/
 const ALL_TARGETS = ['baseline', 'fastify', 'serve-immediate', 'serve-immediate-w2', 'serve-spool', 'serve-s3', 'handle-request']
 
 export function parseLoadOptions(argv) {
@@ -59,7 +61,7 @@ export function parseLoadOptions(argv) {
     loader: values.loader ?? 'autocannon',
     out: values.out,
   }
-  for (const t of options.targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')}`)
+  for (const t of options.targets) if (!ALL_TARGETS.includes(t) && !SERVE_VARIANT.test(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')} (serve-<ack> takes suffixes -w<N|auto>, -gz<level>, -bin)`)
   for (const s of options.sizes) if (!(s in BODY_SIZES)) throw new Error(`unknown size ${s}; known: ${Object.keys(BODY_SIZES).join(', ')}`)
   if (!['autocannon', 'wrk'].includes(options.loader)) throw new Error('--loader must be autocannon or wrk')
   if (options.loader === 'wrk' && !hasWrk()) throw new Error('--loader wrk: wrk is not installed (apt-get install -y wrk)')
@@ -95,7 +97,10 @@ function commandFor(target, dir, batchSeconds) {
   if (target === 'fastify') return [node, [join(HERE, 'targets/fastify.mjs')]]
   if (target === 'handle-request') return [node, [join(HERE, 'targets/handle-request.mjs'), '--dir', dir, '--batch-seconds', String(batchSeconds)]]
   // serve-immediate-w2: the same with --workers 2 (RSS and CPU columns then show the cluster primary only).
-  const [ack, workers] = target.slice('serve-'.length).split('-w')
+  const [ack, ...suffixes] = target.slice('serve-'.length).split('-')
+  const workers = suffixes.find((s) => s.startsWith('w'))?.slice(1)
+  const gzipLevel = suffixes.find((s) => s.startsWith('gz'))?.slice(2)
+  const bin = suffixes.includes('bin')
   return [
     node,
     [
@@ -103,6 +108,8 @@ function commandFor(target, dir, batchSeconds) {
       '--dir', join(dir, 'batches'), '--spool-dir', join(dir, 'spool'), '--unsent-dir', join(dir, 'unsent'),
       '--ack', ack, '--batch-seconds', String(ack === 's3' ? S3_ACK_BATCH_SECONDS : batchSeconds), '--log-level', 'info',
       ...(workers ? ['--workers', workers] : []),
+      ...(gzipLevel ? ['--gzip-level', gzipLevel] : []),
+      ...(bin ? ['--body-encoding', 'bin'] : []),
     ],
   ]
 }

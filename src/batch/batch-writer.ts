@@ -8,15 +8,22 @@ import { createGzip, type Gzip } from 'node:zlib'
 import { InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { positiveInteger, positiveNumber } from '../option-checks.js'
 import type { BatchJournal, JournalSegment } from './batch-journal.js'
+import type { Frame } from '../formats/batch-v1/encode.js'
 import { formatObjectKey, normalizeKeyPrefix } from '../formats/batch-v1/object-key.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 
 export const DEFAULT_BATCH_SECONDS = 10
 export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 export const DEFAULT_GZIP_LEVEL = 3
-/** Frames are handed to zlib in chunks of about this size, or after GZIP_CHUNK_MS: each zlib write is a thread-pool job. */
-const GZIP_CHUNK_BYTES = 64 * 1024
+/**
+ * Frames are written straight into a staging buffer of this size and handed to
+ * zlib when it is full or GZIP_CHUNK_MS after the first unhanded frame: each
+ * zlib write is a thread-pool job, and no event gets a buffer of its own.
+ */
+const STAGING_BYTES = 64 * 1024
 const GZIP_CHUNK_MS = 20
+/** zlib's output buffer: fewer, larger output callbacks than its 16 KiB default. */
+const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
 /**
  * Raw bytes waiting for zlib past which the writer reports congestion: the
  * standalone server then stops reading request bodies until zlib catches up,
@@ -92,17 +99,17 @@ export class OpenBatch {
   private readonly chunks: Buffer[] = []
   private readonly compressed: Promise<Buffer>
   private finished: Promise<void> | undefined
-  // Frames not yet handed to zlib; written every GZIP_CHUNK_MS or per GZIP_CHUNK_BYTES.
-  private pending: Uint8Array[] = []
-  private pendingBytes = 0
+  // Frames are written into `staging`; [handedUpTo, used) is not yet handed to zlib.
+  private staging = Buffer.allocUnsafeSlow(STAGING_BYTES)
+  private used = 0
+  private handedUpTo = 0
   private flushScheduled = false
   private readonly flushPending = () => {
     this.flushScheduled = false
-    if (this.pendingBytes === 0) return
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
-    this.pending = []
-    this.pendingBytes = 0
-    this.gzip.write(chunk)
+    if (this.used === this.handedUpTo) return
+    // zlib (and the spool) keep views of the staging buffer: what is handed on is never written again.
+    this.gzip.write(this.staging.subarray(this.handedUpTo, this.used))
+    this.handedUpTo = this.used
   }
 
   constructor(
@@ -120,7 +127,7 @@ export class OpenBatch {
     })
     // Nobody may be waiting on `stored` (ack=immediate); a failure is reported elsewhere.
     this.stored.catch(() => {})
-    this.gzip = createGzip({ level: gzipLevel })
+    this.gzip = createGzip({ level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK_BYTES })
     this.gzip.on('data', (chunk: Buffer) => this.chunks.push(chunk))
     this.compressed = new Promise((resolve, reject) => {
       this.gzip.once('end', () => resolve(Buffer.concat(this.chunks)))
@@ -130,7 +137,7 @@ export class OpenBatch {
 
   /** Raw bytes handed to this batch but not yet compressed. */
   get uncompressedBacklog(): number {
-    return this.pendingBytes + this.gzip.writableLength
+    return this.used - this.handedUpTo + this.gzip.writableLength
   }
 
   /** Calls `callback` once zlib has taken everything written so far (at once if it has). */
@@ -144,14 +151,27 @@ export class OpenBatch {
     this.gzip.once('drain', done).once('finish', done).once('error', done)
   }
 
-  write(frame: Uint8Array): void {
+  write(frame: Frame): void {
+    const size = frame.byteLength
     this.events++
-    this.rawBytes += frame.byteLength
-    this.pending.push(frame)
-    this.pendingBytes += frame.byteLength
-    this.segment?.append(frame)
-    if (this.pendingBytes >= GZIP_CHUNK_BYTES) this.flushPending()
-    else if (!this.flushScheduled) {
+    this.rawBytes += size
+    if (size > this.staging.byteLength - this.used) {
+      this.flushPending()
+      if (size > STAGING_BYTES) {
+        // Larger than a staging buffer (a big body chunk): a buffer of its own, straight to zlib.
+        const own = Buffer.allocUnsafe(size)
+        frame.writeInto(own, 0)
+        this.segment?.append(own)
+        this.gzip.write(own)
+        return
+      }
+      this.staging = Buffer.allocUnsafeSlow(STAGING_BYTES)
+      this.used = this.handedUpTo = 0
+    }
+    frame.writeInto(this.staging, this.used)
+    if (this.segment) this.segment.append(this.staging.subarray(this.used, this.used + size))
+    this.used += size
+    if (!this.flushScheduled) {
       this.flushScheduled = true
       setTimeout(this.flushPending, GZIP_CHUNK_MS).unref()
     }
@@ -233,7 +253,7 @@ export class BatchWriter {
   }
 
   /** Appends one framed event; returns the batch it went into. */
-  append(frame: Uint8Array): OpenBatch {
+  append(frame: Frame): OpenBatch {
     let batch = this.current
     // A batch whose journal failed is cut short once the journal may work again,
     // so new requests get a fresh segment instead of 503s until the batch ends.

@@ -3,6 +3,7 @@
 // CPU (all threads, and its main thread alone) ÷ requests. On a loaded machine these figures
 // move far less than req/s, so changes can be compared while other work runs.
 //   node cpu.mjs [--targets baseline,serve-immediate] [--sizes 300B] [--duration 4] [--rounds 3] [--profile]
+//                [--before DIR]  (targets before-serve-… run from the built checkout DIR)
 import { readFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -10,7 +11,7 @@ import { parseArgs } from 'node:util'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { startTarget } from './load.mjs'
+import { setBeforeRoot, startTarget } from './load.mjs'
 import { BODY_SIZES, jsonBody } from './lib/bodies.mjs'
 import { cpuMs } from './lib/proc.mjs'
 import { median } from './lib/stats.mjs'
@@ -24,8 +25,10 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
+    before: { type: 'string' },
   },
 })
+if (values.before) setBeforeRoot(values.before)
 
 /** utime + stime of the main thread of `pid` (its thread id is the pid), in ms. */
 function mainThreadMs(pid) {

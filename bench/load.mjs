@@ -46,6 +46,7 @@ export function parseLoadOptions(argv) {
       'batch-seconds': { type: 'string' },
       loader: { type: 'string' },
       out: { type: 'string' },
+      before: { type: 'string' },
     },
   })
   const quick = values.quick
@@ -61,7 +62,8 @@ export function parseLoadOptions(argv) {
     loader: values.loader ?? 'autocannon',
     out: values.out,
   }
-  for (const t of options.targets) if (!ALL_TARGETS.includes(t) && !SERVE_VARIANT.test(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')} (serve-<ack> takes suffixes -w<N|auto>, -gz<level>, -bin)`)
+  if (values.before) setBeforeRoot(values.before)
+  for (const t of options.targets.map((name) => name.replace(/^before-/, ''))) if (!ALL_TARGETS.includes(t) && !SERVE_VARIANT.test(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')} (serve-<ack> takes suffixes -w<N|auto>, -gz<level>, -bin)`)
   for (const s of options.sizes) if (!(s in BODY_SIZES)) throw new Error(`unknown size ${s}; known: ${Object.keys(BODY_SIZES).join(', ')}`)
   if (!['autocannon', 'wrk'].includes(options.loader)) throw new Error('--loader must be autocannon or wrk')
   if (options.loader === 'wrk' && !hasWrk()) throw new Error('--loader wrk: wrk is not installed (apt-get install -y wrk)')
@@ -91,8 +93,23 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
+/**
+ * `before-<target>` runs <target> from another checkout (built), given by --before DIR: the
+ * same load side by side against older code. Only serve targets use the checkout.
+ */
+let beforeRoot
+export function setBeforeRoot(dir) {
+  beforeRoot = dir
+}
+
 function commandFor(target, dir, batchSeconds) {
   const node = process.execPath
+  let root = ROOT
+  if (target.startsWith('before-')) {
+    if (!beforeRoot) throw new Error(`${target}: give the older checkout with --before DIR`)
+    target = target.slice('before-'.length)
+    root = beforeRoot
+  }
   if (target === 'baseline') return [node, [join(HERE, 'targets/baseline.mjs')]]
   if (target === 'fastify') return [node, [join(HERE, 'targets/fastify.mjs')]]
   if (target === 'handle-request') return [node, [join(HERE, 'targets/handle-request.mjs'), '--dir', dir, '--batch-seconds', String(batchSeconds)]]
@@ -104,7 +121,7 @@ function commandFor(target, dir, batchSeconds) {
   return [
     node,
     [
-      join(ROOT, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
+      join(root, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
       '--dir', join(dir, 'batches'), '--spool-dir', join(dir, 'spool'), '--unsent-dir', join(dir, 'unsent'),
       '--ack', ack, '--batch-seconds', String(ack === 's3' ? S3_ACK_BATCH_SECONDS : batchSeconds), '--log-level', 'info',
       ...(workers ? ['--workers', workers] : []),

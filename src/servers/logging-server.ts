@@ -24,7 +24,7 @@ import type { Sink } from '../sinks/sink.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
 import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
 import { silentLogger, type ServerLogger } from '../logger.js'
-import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
+import { corsHeaderList, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
 export const DEFAULT_RESPONSE_STATUS = 200
@@ -451,25 +451,27 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       return
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && this.settings.pixelPath !== false && pathOf(req.url) === this.settings.pixelPath) {
-      this.send(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
+      this.sendFixed(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
       return
     }
-    this.send(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
+    this.sendFixed(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
   }
 
   /** Writes a whole answer; `headers` is a flat [name, value, ...] list without CORS and length. */
   private send(res: ServerResponse, origin: string | undefined, status: number, headers: readonly string[], body: string | Buffer): void {
+    this.sendFixed(res, origin, status, [...headers, 'content-length', String(Buffer.byteLength(body))], body)
+  }
+
+  /** Writes a whole answer; `headers` is a flat list with the length, without CORS (no copy when no CORS header is added). */
+  private sendFixed(res: ServerResponse, origin: string | undefined, status: number, headers: readonly string[], body: string | Buffer): void {
     if (res.headersSent) return
-    const raw = [...headers, 'content-length', String(Buffer.byteLength(body))]
-    if (this.settings.cors) {
-      for (const [name, value] of Object.entries(corsHeadersFor(origin, this.settings.cors))) raw.push(name, value)
-    }
-    res.writeHead(status, raw)
+    const cors = this.settings.cors
+    res.writeHead(status, (cors ? headers.concat(corsHeaderList(origin, cors)) : headers) as string[])
     res.end(body)
   }
 }
 
 // Answers are fixed: their headers are built once (flat lists are the cheapest form for writeHead).
 const OK_BODY = 'OK\n'
-const OK_HEADERS: readonly string[] = ['content-type', 'text/plain; charset=utf-8']
-const PIXEL_HEADERS: readonly string[] = ['content-type', 'image/gif', ...Object.entries(NO_CACHE_HEADERS).flat()]
+const OK_HEADERS: readonly string[] = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(OK_BODY))]
+const PIXEL_HEADERS: readonly string[] = ['content-type', 'image/gif', ...Object.entries(NO_CACHE_HEADERS).flat(), 'content-length', String(TRANSPARENT_GIF.byteLength)]

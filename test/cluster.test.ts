@@ -4,6 +4,7 @@ import t from 'tap'
 import { request } from 'undici'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parseObjectKey } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
 import { spawnNode } from './helpers/spawn.js'
@@ -78,4 +79,13 @@ t.test('the primary exits with the workers\' worst exit code', async (t) => {
   const code = await child.stop('SIGTERM')
   t.equal(code, 1, 'a worker that ended with unsent batches makes the primary exit 1')
   t.match(child.output(), /stopped with batches not stored/)
+})
+
+t.test('--workers auto: one worker per core', { skip: availableParallelism() < 2 ? 'one core: auto is a single process' : false }, async (t) => {
+  const cwd = tempDir(t)
+  const child = spawnNode(t, [BIN, 'serve', '--workers', 'auto', '--port', '0', '--host', '127.0.0.1'], { cwd })
+  const starting = await child.waitForJson<Line & { workers: number }>((line) => line['msg'] === 'starting workers')
+  t.equal(starting.workers, availableParallelism(), `${starting.workers} workers on ${availableParallelism()} cores`)
+  for (let index = 0; index < starting.workers; index++) await child.waitForJson<Line>((line) => line['msg'] === 'listening' && line['worker'] === index)
+  t.equal(await child.stop('SIGTERM'), 0)
 })

@@ -19,7 +19,7 @@ import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { BatchUploader, type UploadReport } from '../sinks/batch-uploader.js'
 import { DEFAULT_BATCH_DIRECTORY, DirectorySink } from '../sinks/directory-sink.js'
 import type { RetryPolicy } from '../retry-policy.js'
-import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
+import { checkS3Location, type S3Location } from '../s3/s3-location.js'
 import type { Sink } from '../sinks/sink.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
 import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
@@ -107,8 +107,26 @@ function chooseSink(options: LoggingServerOptions): Sink {
   const given = [options.sink && 'sink', options.directory && 'directory', options.s3 && 's3'].filter(Boolean)
   if (given.length > 1) throw new InvalidOptionError(given.join('/'), 'give only one of sink, directory and s3')
   if (options.sink) return options.sink
-  if (options.s3) return new S3Sink(options.s3)
+  if (options.s3) return deferredS3Sink(options.s3)
   return new DirectorySink(options.directory ?? DEFAULT_BATCH_DIRECTORY)
+}
+
+/**
+ * An S3Sink whose module (and the AWS SDK, ~24 MB of RSS at import) is loaded at its first use,
+ * so a server that stores in a directory never loads it (bench/RESULTS.md, peak RSS).
+ */
+function deferredS3Sink(location: S3Location): Sink {
+  checkS3Location(location)
+  let loading: Promise<Sink> | undefined
+  const sink = () => (loading ??= import('../sinks/s3-sink.js').then(({ S3Sink }) => new S3Sink(location)))
+  return {
+    description: `s3://${location.bucket}`,
+    put: async (key, body) => (await sink()).put(key, body),
+    check: async () => (await sink()).check?.(),
+    close: async () => {
+      if (loading) await (await loading).close?.()
+    },
+  }
 }
 
 export class LoggingServer extends EventEmitter<LoggingServerEvents> {

@@ -3,7 +3,7 @@
 // CPU (all threads, and its main thread alone) ÷ requests. On a loaded machine these figures
 // move far less than req/s, so changes can be compared while other work runs.
 //   node cpu.mjs [--targets baseline,serve-immediate] [--sizes 300B] [--duration 4] [--rounds 3] [--profile]
-//                [--before DIR]  (targets before-serve-… run from the built checkout DIR)
+//                [--before DIR]  (targets before-serve-… run from the built checkout DIR) [--node-args '--flag …']
 import { readFileSync, mkdirSync, readdirSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     profile: { type: 'boolean', default: false },
     before: { type: 'string' },
+    'node-args': { type: 'string', default: '' },
   },
 })
 if (values.before) setBeforeRoot(values.before)
@@ -61,7 +62,7 @@ for (const size of values.sizes.split(',')) {
     for (let round = 0; round < Number(values.rounds); round++) {
       const profDir = join(HERE, 'profiles', `cpu-${target}-${size}-${Date.now()}`)
       if (values.profile) mkdirSync(profDir, { recursive: true })
-      const server = await startTarget(target, { batchSeconds: 10, extraNodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [] })
+      const server = await startTarget(target, { batchSeconds: 10, extraNodeArgs: [...values['node-args'].split(' ').filter(Boolean), ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [])] })
       await wrk(server.port, body, 1)
       const c0 = cpuMs(server.pid), m0 = mainThreadMs(server.pid)
       const r = await wrk(server.port, body, Number(values.duration))

@@ -18,9 +18,12 @@ export const DEFAULT_GZIP_LEVEL = 3
 /**
  * Frames are written straight into a staging buffer of this size and handed to
  * zlib when it is full or GZIP_CHUNK_MS after the first unhanded frame: each
- * zlib write is a thread-pool job, and no event gets a buffer of its own.
+ * zlib write is a thread-pool job, and no event gets a buffer of its own
+ * (a 64 KiB body chunk, ~87 KiB as base64, fits too).
  */
-const STAGING_BYTES = 64 * 1024
+const STAGING_BYTES = 256 * 1024
+/** Staging buffers zlib is done with are kept for reuse, up to this many (per writer). */
+const SPARE_STAGING_BUFFERS = 16
 const GZIP_CHUNK_MS = 20
 /** zlib's output buffer: fewer, larger output callbacks than its 16 KiB default. */
 const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
@@ -29,7 +32,7 @@ const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
  * standalone server then stops reading request bodies until zlib catches up,
  * so memory stays bounded when bodies arrive faster than they compress.
  */
-export const GZIP_BACKLOG_HIGH_WATER_BYTES = 8 * 1024 * 1024
+export const GZIP_BACKLOG_HIGH_WATER_BYTES = 2 * 1024 * 1024
 
 /** How batches are cut and compressed: declared once, taken by the BatchWriter and the LoggingServer. */
 export interface BatchOptions {
@@ -41,7 +44,7 @@ export interface BatchOptions {
   maxBatchBytes?: number
   /** zlib level 1 (fast) to 9 (small). Default: 3 (bench/RESULTS.md: as fast as 1, 8% smaller). */
   gzipLevel?: number
-  /** Raw bytes waiting for zlib past which `congested` turns true (standalone: request bodies are not read meanwhile). Default: 8 MiB. */
+  /** Raw bytes waiting for zlib past which `congested` turns true (standalone: request bodies are not read meanwhile). Default: 2 MiB (reading resumes at half of it). */
   compressionBacklogBytes?: number
 }
 
@@ -83,6 +86,13 @@ export class JournalUnavailableError extends LoggingSystemError {
   }
 }
 
+/** A staging buffer: zlib writes of parts of it still pending, and whether frames still go into it. */
+interface Staging {
+  bytes: Buffer
+  pendingWrites: number
+  retired: boolean
+}
+
 /** The batch events are currently written into. */
 export class OpenBatch {
   readonly key: string
@@ -100,15 +110,25 @@ export class OpenBatch {
   private readonly compressed: Promise<Buffer>
   private finished: Promise<void> | undefined
   // Frames are written into `staging`; [handedUpTo, used) is not yet handed to zlib.
-  private staging = Buffer.allocUnsafeSlow(STAGING_BYTES)
+  private staging: Staging
   private used = 0
   private handedUpTo = 0
   private flushScheduled = false
+  // Readers paused until the zlib backlog is down to backlogLimit (one list, not a listener each).
+  private backlogWaiters: Array<() => void> = []
+  private backlogLimit = 0
   private readonly flushPending = () => {
     this.flushScheduled = false
     if (this.used === this.handedUpTo) return
-    // zlib (and the spool) keep views of the staging buffer: what is handed on is never written again.
-    this.gzip.write(this.staging.subarray(this.handedUpTo, this.used))
+    // zlib (and the spool) keep views of the staging buffer: a part handed on is not written again
+    // until zlib has taken it and the buffer is recycled (never with a journal, see `spare`).
+    const staging = this.staging
+    staging.pendingWrites++
+    this.gzip.write(staging.bytes.subarray(this.handedUpTo, this.used), () => {
+      staging.pendingWrites--
+      this.recycle(staging)
+      this.releaseBacklogWaiters()
+    })
     this.handedUpTo = this.used
   }
 
@@ -116,12 +136,19 @@ export class OpenBatch {
     identity: { key: string; batchNumber: number; startTime: number },
     gzipLevel: number,
     journal: { segment?: JournalSegment; error?: Error },
+    /**
+     * Staging buffers zlib has finished with (shared by the writer's batches). Reusing them keeps
+     * ~100 MB/s of short-lived buffers away from the GC at saturation, which bench/ measured as
+     * tens of MB of peak RSS. Not used with a journal: the spool keeps views until it has written them.
+     */
+    private readonly spare: Buffer[] = [],
   ) {
     this.key = identity.key
     this.batchNumber = identity.batchNumber
     this.startTime = identity.startTime
     this.segment = journal.segment
     this.journalError = journal.error
+    this.staging = this.newStaging()
     this.stored = new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error ? reject(error) : resolve())
     })
@@ -133,6 +160,7 @@ export class OpenBatch {
       this.gzip.once('end', () => resolve(Buffer.concat(this.chunks)))
       this.gzip.once('error', reject)
     })
+    this.gzip.once('error', () => this.releaseBacklogWaiters())
   }
 
   /** Raw bytes handed to this batch but not yet compressed. */
@@ -140,41 +168,66 @@ export class OpenBatch {
     return this.used - this.handedUpTo + this.gzip.writableLength
   }
 
-  /** Calls `callback` once zlib has taken everything written so far (at once if it has). */
-  onceCompressed(callback: () => void): void {
-    if (this.gzip.writableLength === 0) return callback()
-    // 'drain' is not emitted once the stream is ending (the batch was sealed meanwhile): 'finish' is.
-    const done = () => {
-      this.gzip.off('drain', done).off('finish', done).off('error', done)
-      callback()
-    }
-    this.gzip.once('drain', done).once('finish', done).once('error', done)
+  /**
+   * Calls `callback` once no more than `limit` raw bytes wait for zlib (at once if so), or the
+   * batch is sealed. Checked after each zlib write completes, so readers resume while zlib still
+   * has work queued instead of after it ran dry.
+   */
+  onceBacklogAtMost(limit: number, callback: () => void): void {
+    if (this.uncompressedBacklog <= limit) return callback()
+    this.backlogLimit = limit
+    this.backlogWaiters.push(callback)
+  }
+
+  private releaseBacklogWaiters(): void {
+    if (this.backlogWaiters.length === 0 || (this.uncompressedBacklog > this.backlogLimit && !this.gzip.writableEnded && !this.gzip.destroyed)) return
+    const waiters = this.backlogWaiters
+    this.backlogWaiters = []
+    for (const waiter of waiters) waiter()
   }
 
   write(frame: Frame): void {
     const size = frame.byteLength
     this.events++
     this.rawBytes += size
-    if (size > this.staging.byteLength - this.used) {
+    if (size > this.staging.bytes.byteLength - this.used) {
       this.flushPending()
       if (size > STAGING_BYTES) {
         // Larger than a staging buffer (a big body chunk): a buffer of its own, straight to zlib.
         const own = Buffer.allocUnsafe(size)
         frame.writeInto(own, 0)
         this.segment?.append(own)
-        this.gzip.write(own)
+        this.gzip.write(own, () => this.releaseBacklogWaiters())
         return
       }
-      this.staging = Buffer.allocUnsafeSlow(STAGING_BYTES)
+      this.retireStaging()
+      this.staging = this.newStaging()
       this.used = this.handedUpTo = 0
     }
-    frame.writeInto(this.staging, this.used)
-    if (this.segment) this.segment.append(this.staging.subarray(this.used, this.used + size))
+    frame.writeInto(this.staging.bytes, this.used)
+    if (this.segment) this.segment.append(this.staging.bytes.subarray(this.used, this.used + size))
     this.used += size
     if (!this.flushScheduled) {
       this.flushScheduled = true
       setTimeout(this.flushPending, GZIP_CHUNK_MS).unref()
     }
+  }
+
+  private newStaging(): Staging {
+    const bytes = (!this.segment && this.spare.pop()) || Buffer.allocUnsafeSlow(STAGING_BYTES)
+    return { bytes, pendingWrites: 0, retired: false }
+  }
+
+  /** No more frames go into the current staging buffer. */
+  private retireStaging(): void {
+    this.staging.retired = true
+    this.recycle(this.staging)
+  }
+
+  /** A retired staging buffer is reusable once zlib has taken every part of it (this happens once). */
+  private recycle(staging: Staging): void {
+    if (!staging.retired || staging.pendingWrites > 0) return
+    if (!this.segment && this.spare.length < SPARE_STAGING_BUFFERS) this.spare.push(staging.bytes)
   }
 
   /** True when the batch has a journal but its events can no longer be made durable there. */
@@ -196,7 +249,10 @@ export class OpenBatch {
   /** Ends the gzip stream and starts closing the journal segment. */
   finish(): { body: Promise<Buffer> } {
     this.flushPending()
+    this.retireStaging()
     this.gzip.end()
+    // Readers waiting on this batch's zlib go on: new events go to the next batch.
+    this.releaseBacklogWaiters()
     this.finished = this.segment?.finish()
     return { body: this.compressed }
   }
@@ -213,6 +269,7 @@ export class BatchWriter {
   private openedCount = 0
   // Sealed batches are handed on in number order even if gzip finishes out of order.
   private handOff: Promise<void> = Promise.resolve()
+  private readonly spareStaging: Buffer[] = []
 
   constructor(options: BatchWriterOptions) {
     const gzipLevel = positiveInteger('gzipLevel', options.gzipLevel, DEFAULT_GZIP_LEVEL)
@@ -246,10 +303,10 @@ export class BatchWriter {
     return (this.current?.uncompressedBacklog ?? 0) > this.options.compressionBacklogBytes
   }
 
-  /** Calls `callback` once the open batch's zlib has caught up (at once when there is no open batch). */
+  /** Calls `callback` once the open batch's zlib backlog is down to half of compressionBacklogBytes (at once when there is no open batch). */
   whenUncongested(callback: () => void): void {
     if (!this.current) callback()
-    else this.current.onceCompressed(callback)
+    else this.current.onceBacklogAtMost(this.options.compressionBacklogBytes / 2, callback)
   }
 
   /** Appends one framed event; returns the batch it went into. */
@@ -296,7 +353,7 @@ export class BatchWriter {
     const batch = (this.current = new OpenBatch({ key, batchNumber, startTime }, this.options.gzipLevel, {
       ...(segment ? { segment } : {}),
       ...(error ? { error } : {}),
-    }))
+    }, this.spareStaging))
     this.timer = setTimeout(() => void this.seal(), this.options.batchSeconds * 1000)
     this.timer.unref()
     return batch

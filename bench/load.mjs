@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { BODY_SIZES, jsonBody } from './lib/bodies.mjs'
-import { cpuMs, memory } from './lib/proc.mjs'
+import { treeCpuMs as cpuMs, treeMemory as memory } from './lib/proc.mjs'
 import { median, percentile } from './lib/stats.mjs'
 import { parseObjectKey } from '../dist/index.js'
 
@@ -47,6 +47,7 @@ export function parseLoadOptions(argv) {
       loader: { type: 'string' },
       out: { type: 'string' },
       before: { type: 'string' },
+      'node-args': { type: 'string' },
     },
   })
   const quick = values.quick
@@ -61,6 +62,8 @@ export function parseLoadOptions(argv) {
     sizes: (values.sizes ?? Object.keys(BODY_SIZES).join(',')).split(',').filter(Boolean),
     loader: values.loader ?? 'autocannon',
     out: values.out,
+    // Node flags for the serve targets (e.g. --node-args=--max-semi-space-size=1).
+    extraNodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
   }
   if (values.before) setBeforeRoot(values.before)
   for (const t of options.targets.map((name) => name.replace(/^before-/, ''))) if (!ALL_TARGETS.includes(t) && !SERVE_VARIANT.test(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')} (serve-<ack> takes suffixes -w<N|auto>, -gz<level>, -bin)`)
@@ -135,7 +138,9 @@ function commandFor(target, dir, batchSeconds) {
 export function startTarget(target, { batchSeconds, extraNodeArgs = [] }) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${target}-`))
   const [command, args] = commandFor(target, dir, batchSeconds)
-  const child = spawn(command, [...extraNodeArgs, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Node flags (profiling, heap sizes) apply to the logger's targets only, never to the baseline.
+  const nodeArgs = target.includes('serve') || target === 'handle-request' ? extraNodeArgs : []
+  const child = spawn(command, [...nodeArgs, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   const flushes = [] // { storedAt (epoch ms), ms (store duration) }
   let stderr = ''

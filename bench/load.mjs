@@ -48,6 +48,7 @@ export function parseLoadOptions(argv) {
       out: { type: 'string' },
       before: { type: 'string' },
       'node-args': { type: 'string' },
+      rate: { type: 'string' },
     },
   })
   const quick = values.quick
@@ -64,6 +65,8 @@ export function parseLoadOptions(argv) {
     out: values.out,
     // Node flags for the serve targets (e.g. --node-args=--max-semi-space-size=1).
     extraNodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
+    // autocannon only: a fixed request rate (all connections together) instead of saturation.
+    rate: values.rate ? Number(values.rate) : undefined,
   }
   if (values.before) setBeforeRoot(values.before)
   for (const t of options.targets.map((name) => name.replace(/^before-/, ''))) if (!ALL_TARGETS.includes(t) && !SERVE_VARIANT.test(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')} (serve-<ack> takes suffixes -w<N|auto>, -gz<level>, -bin)`)
@@ -211,7 +214,7 @@ class ResponseLog {
   }
 }
 
-function runAutocannon({ port, body, seconds, onStart }) {
+function runAutocannon({ port, body, seconds, onStart, rate }) {
   const log = new ResponseLog()
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -224,6 +227,7 @@ function runAutocannon({ port, body, seconds, onStart }) {
         body,
         headers: { 'content-type': 'application/octet-stream' },
         timeout: 30,
+        ...(rate ? { overallRate: rate } : {}),
       },
       (err, result) => (err ? reject(err) : resolve({ log, result })),
     )
@@ -307,7 +311,7 @@ export async function runOne(target, sizeName, options) {
         setTimeout(() => (cpu0 = cpuMs(pid)), options.warmup * 1000),
         setTimeout(() => (cpu1 = cpuMs(pid)), (options.warmup + options.duration) * 1000),
       ]
-      const { log } = await runAutocannon({ port: server.port, body, seconds: options.warmup + options.duration })
+      const { log } = await runAutocannon({ port: server.port, body, seconds: options.warmup + options.duration, rate: options.rate })
       marks.forEach(clearTimeout)
       cpu1 ??= cpuMs(pid)
       // Flush windows, in the loader's clock: from 1 s before the store began to 1 s after it ended.

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util'
 import { createInterface } from 'node:readline'
 import autocannon from 'autocannon'
 import { BODY_SIZES, jsonBody } from './lib/bodies.mjs'
-import { cpuMs, memory } from './lib/proc.mjs'
+import { treeCpuMs as cpuMs, treeMemory as memory } from './lib/proc.mjs'
 import { median, percentile } from './lib/stats.mjs'
 import { parseObjectKey } from '../dist/index.js'
 
@@ -27,6 +27,8 @@ const PATH = '/api/post-events?bucket=bench'
 // connections / batch interval by design, so it runs with 1 s batches, at 300 B only.
 const S3_ACK_BATCH_SECONDS = 1
 
+/** serve-<ack> with options: -w<N|auto> (--workers), -gz<level> (--gzip-level), -bin (--body-encoding bin). */
+const SERVE_VARIANT = /^serve-(immediate|spool|s3)(-(w(\d+|auto)|gz\d|bin))*$/
 const ALL_TARGETS = ['baseline', 'fastify', 'serve-immediate', 'serve-immediate-w2', 'serve-spool', 'serve-s3', 'handle-request']
 
 export function parseLoadOptions(argv) {
@@ -44,6 +46,9 @@ export function parseLoadOptions(argv) {
       'batch-seconds': { type: 'string' },
       loader: { type: 'string' },
       out: { type: 'string' },
+      before: { type: 'string' },
+      'node-args': { type: 'string' },
+      rate: { type: 'string' },
     },
   })
   const quick = values.quick
@@ -58,8 +63,13 @@ export function parseLoadOptions(argv) {
     sizes: (values.sizes ?? Object.keys(BODY_SIZES).join(',')).split(',').filter(Boolean),
     loader: values.loader ?? 'autocannon',
     out: values.out,
+    // Node flags for the serve targets (e.g. --node-args=--max-semi-space-size=1).
+    extraNodeArgs: (values['node-args'] ?? '').split(' ').filter(Boolean),
+    // autocannon only: a fixed request rate (all connections together) instead of saturation.
+    rate: values.rate ? Number(values.rate) : undefined,
   }
-  for (const t of options.targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')}`)
+  if (values.before) setBeforeRoot(values.before)
+  for (const t of options.targets.map((name) => name.replace(/^before-/, ''))) if (!ALL_TARGETS.includes(t) && !SERVE_VARIANT.test(t)) throw new Error(`unknown target ${t}; known: ${ALL_TARGETS.join(', ')} (serve-<ack> takes suffixes -w<N|auto>, -gz<level>, -bin)`)
   for (const s of options.sizes) if (!(s in BODY_SIZES)) throw new Error(`unknown size ${s}; known: ${Object.keys(BODY_SIZES).join(', ')}`)
   if (!['autocannon', 'wrk'].includes(options.loader)) throw new Error('--loader must be autocannon or wrk')
   if (options.loader === 'wrk' && !hasWrk()) throw new Error('--loader wrk: wrk is not installed (apt-get install -y wrk)')
@@ -89,20 +99,40 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
+/**
+ * `before-<target>` runs <target> from another checkout (built), given by --before DIR: the
+ * same load side by side against older code. Only serve targets use the checkout.
+ */
+let beforeRoot
+export function setBeforeRoot(dir) {
+  beforeRoot = dir
+}
+
 function commandFor(target, dir, batchSeconds) {
   const node = process.execPath
+  let root = ROOT
+  if (target.startsWith('before-')) {
+    if (!beforeRoot) throw new Error(`${target}: give the older checkout with --before DIR`)
+    target = target.slice('before-'.length)
+    root = beforeRoot
+  }
   if (target === 'baseline') return [node, [join(HERE, 'targets/baseline.mjs')]]
   if (target === 'fastify') return [node, [join(HERE, 'targets/fastify.mjs')]]
   if (target === 'handle-request') return [node, [join(HERE, 'targets/handle-request.mjs'), '--dir', dir, '--batch-seconds', String(batchSeconds)]]
   // serve-immediate-w2: the same with --workers 2 (RSS and CPU columns then show the cluster primary only).
-  const [ack, workers] = target.slice('serve-'.length).split('-w')
+  const [ack, ...suffixes] = target.slice('serve-'.length).split('-')
+  const workers = suffixes.find((s) => s.startsWith('w'))?.slice(1)
+  const gzipLevel = suffixes.find((s) => s.startsWith('gz'))?.slice(2)
+  const bin = suffixes.includes('bin')
   return [
     node,
     [
-      join(ROOT, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
+      join(root, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
       '--dir', join(dir, 'batches'), '--spool-dir', join(dir, 'spool'), '--unsent-dir', join(dir, 'unsent'),
       '--ack', ack, '--batch-seconds', String(ack === 's3' ? S3_ACK_BATCH_SECONDS : batchSeconds), '--log-level', 'info',
       ...(workers ? ['--workers', workers] : []),
+      ...(gzipLevel ? ['--gzip-level', gzipLevel] : []),
+      ...(bin ? ['--body-encoding', 'bin'] : []),
     ],
   ]
 }
@@ -111,7 +141,9 @@ function commandFor(target, dir, batchSeconds) {
 export function startTarget(target, { batchSeconds, extraNodeArgs = [] }) {
   const dir = mkdtempSync(join(tmpdir(), `bench-${target}-`))
   const [command, args] = commandFor(target, dir, batchSeconds)
-  const child = spawn(command, [...extraNodeArgs, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Node flags (profiling, heap sizes) apply to the logger's targets only, never to the baseline.
+  const nodeArgs = target.includes('serve') || target === 'handle-request' ? extraNodeArgs : []
+  const child = spawn(command, [...nodeArgs, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
   children.add(child)
   const flushes = [] // { storedAt (epoch ms), ms (store duration) }
   let stderr = ''
@@ -182,7 +214,7 @@ class ResponseLog {
   }
 }
 
-function runAutocannon({ port, body, seconds, onStart }) {
+function runAutocannon({ port, body, seconds, onStart, rate }) {
   const log = new ResponseLog()
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -195,6 +227,7 @@ function runAutocannon({ port, body, seconds, onStart }) {
         body,
         headers: { 'content-type': 'application/octet-stream' },
         timeout: 30,
+        ...(rate ? { overallRate: rate } : {}),
       },
       (err, result) => (err ? reject(err) : resolve({ log, result })),
     )
@@ -278,7 +311,7 @@ export async function runOne(target, sizeName, options) {
         setTimeout(() => (cpu0 = cpuMs(pid)), options.warmup * 1000),
         setTimeout(() => (cpu1 = cpuMs(pid)), (options.warmup + options.duration) * 1000),
       ]
-      const { log } = await runAutocannon({ port: server.port, body, seconds: options.warmup + options.duration })
+      const { log } = await runAutocannon({ port: server.port, body, seconds: options.warmup + options.duration, rate: options.rate })
       marks.forEach(clearTimeout)
       cpu1 ??= cpuMs(pid)
       // Flush windows, in the loader's clock: from 1 s before the store began to 1 s after it ended.

@@ -3,7 +3,7 @@
 // @msgpack/msgpack encodes for the same maps, and its decoder reads them back.
 import t from 'tap'
 import { decode, Encoder } from '@msgpack/msgpack'
-import { encodeReqData, encodeReqEnd, type ReqEndEvent } from '../src/index.js'
+import { encodeReqData, encodeReqEnd, reqDataFrame, reqEndFrame, type ReqEndEvent } from '../src/index.js'
 
 const library = new Encoder()
 
@@ -67,4 +67,32 @@ t.test('REQ_END: byte-equal to the library for every string width, unicode and h
     checked++
   }
   t.equal(checked, 300, 'all 300 random REQ_END events byte-equal to the library')
+})
+
+t.test('REQ_DATA as msgpack bin: byte-equal to the library encoding the bytes as bin', async (t) => {
+  let checked = 0
+  for (const reqId of INTEGERS) {
+    const size = pick([1, 2, 255, 256, 65535, 65536, 70000])
+    const chunk = Buffer.alloc(size)
+    for (let i = 0; i < size; i++) chunk[i] = Math.floor(random() * 256)
+    const fast = encodeReqData(reqId, 1_764_000_000_000, chunk, 'bin')
+    // The library writes a Uint8Array as bin.
+    const expected = reference({ 1: 1, 2: reqId, 3: 1_764_000_000_000, 4: new Uint8Array(chunk) })
+    if (!fast.equals(expected)) t.fail(`reqId ${reqId}, ${size} bytes: ${fast.toString('hex', 0, 40)} != ${expected.toString('hex', 0, 40)}`)
+    else checked++
+  }
+  t.equal(checked, INTEGERS.length, `${checked} bin events byte-equal`)
+})
+
+t.test('frames written into a shared buffer at an offset are the bytes of the stand-alone encoders', async (t) => {
+  const target = Buffer.alloc(4096, 0xee)
+  const end = { reqId: 300, serverTime: 5, ip: '10.1.2.3', contentType: 'text/plain', path: '/p?q=é', method: 'POST', headers: { 'user-agent': 'x' }, outcome: 0 as const }
+  const data = reqDataFrame(300, 5, Buffer.from('hello body'))
+  const endFrame = reqEndFrame(end)
+  data.writeInto(target, 7)
+  endFrame.writeInto(target, 7 + data.byteLength)
+  t.same(target.subarray(0, 7), Buffer.alloc(7, 0xee), 'nothing written before the offset')
+  t.same(target.subarray(7, 7 + data.byteLength), encodeReqData(300, 5, Buffer.from('hello body')))
+  t.same(target.subarray(7 + data.byteLength, 7 + data.byteLength + endFrame.byteLength), encodeReqEnd(end))
+  t.equal(target[7 + data.byteLength + endFrame.byteLength], 0xee, 'nothing written past the frames')
 })

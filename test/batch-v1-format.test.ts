@@ -3,7 +3,7 @@ import t from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { decode } from '@msgpack/msgpack'
-import { BatchDecodeError, decodeBatchV1, encodeReqData, encodeReqEnd, type HttpEvent, type ReqEndEvent } from '../src/index.js'
+import { BatchDecodeError, decodeBatchV1, encodeReqData, encodeReqEnd, type BodyEncoding, type HttpEvent, type ReqEndEvent } from '../src/index.js'
 import { readBatchBody } from '../src/reader/batch-body.js'
 
 const VECTORS = new URL('../formats/vectors/batch-v1/', import.meta.url)
@@ -14,6 +14,8 @@ interface Vector {
   hex: string
   events?: Array<Record<string, unknown>>
   error?: { offset: number; reason: string }
+  /** `both` vectors: the writer's body encoding (formats/batch-v1.md §3.1); base64 when absent. */
+  bodyEncoding?: BodyEncoding
 }
 
 const vectors = readdirSync(VECTORS)
@@ -27,8 +29,8 @@ function plain(event: HttpEvent): Record<string, unknown> {
   return event.type === 1 ? { ...event, data: Buffer.from(event.data).toString('base64') } : { ...event }
 }
 
-function encode(event: Record<string, unknown>): Buffer {
-  if (event['type'] === 1) return encodeReqData(event['reqId'] as number, event['serverTime'] as number, Buffer.from(event['data'] as string, 'base64'))
+function encode(event: Record<string, unknown>, bodyEncoding: BodyEncoding = 'base64'): Buffer {
+  if (event['type'] === 1) return encodeReqData(event['reqId'] as number, event['serverTime'] as number, Buffer.from(event['data'] as string, 'base64'), bodyEncoding)
   const { type: _type, ...end } = event
   return encodeReqEnd(end as unknown as Omit<ReqEndEvent, 'type'>)
 }
@@ -59,12 +61,12 @@ for (const vector of vectors) {
     t.same(decoded, vector.events, 'reader decodes the vector to its events')
     t.same([...decodeBatchV1(bytes, { fastPath: false })].map(({ event }) => plain(event)), vector.events, 'the general path agrees')
     if (vector.direction === 'both') {
-      const written = Buffer.concat(vector.events!.map(encode))
+      const written = Buffer.concat(vector.events!.map((event) => encode(event, vector.bodyEncoding)))
       t.equal(written.toString('hex'), bytes.toString('hex'), 'writer produces exactly the vector bytes')
       // Each frame's event is what a general msgpack decoder reads, with string keys.
       let offset = 0
       for (const event of vector.events!) {
-        const frame = encode(event)
+        const frame = encode(event, vector.bodyEncoding)
         const length = decode(frame.subarray(0, frame[0]! <= 0x7f ? 1 : frame[0] === 0xcc ? 2 : 3)) as number
         const map = decode(frame.subarray(frame.byteLength - length)) as Record<string, unknown>
         t.equal(map['1'], event['type'])

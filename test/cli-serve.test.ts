@@ -38,6 +38,12 @@ t.test('bad command lines exit 2 with a message that says what is wrong', async 
   const badMode = spawnSync(process.execPath, [BIN, 'serve', '--ip-mode', 'half', '--port', '0'], { encoding: 'utf8' })
   t.equal(badMode.status, 2)
   t.match(badMode.stderr, /ipMode/)
+  const badWorkers = spawnSync(process.execPath, [BIN, 'serve', '--workers', 'many', '--port', '0'], { encoding: 'utf8' })
+  t.equal(badWorkers.status, 2)
+  t.match(badWorkers.stderr, /--workers must be a positive integer or auto, got many/)
+  const badEncoding = spawnSync(process.execPath, [BIN, 'serve', '--body-encoding', 'hex', '--port', '0'], { encoding: 'utf8' })
+  t.equal(badEncoding.status, 2)
+  t.match(badEncoding.stderr, /bodyEncoding/)
 })
 
 t.test('defaults: ./batches in the working directory; SIGTERM under load loses nothing', async (t) => {

@@ -2,8 +2,9 @@
 // its spool recovered, metrics are summed, SIGTERM stops everything cleanly.
 import t from 'tap'
 import { request } from 'undici'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { parseObjectKey } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
 import { spawnNode } from './helpers/spawn.js'
@@ -78,4 +79,26 @@ t.test('the primary exits with the workers\' worst exit code', async (t) => {
   const code = await child.stop('SIGTERM')
   t.equal(code, 1, 'a worker that ended with unsent batches makes the primary exit 1')
   t.match(child.output(), /stopped with batches not stored/)
+})
+
+t.test('--workers auto: one worker per core', { skip: availableParallelism() < 2 ? 'one core: auto is a single process' : false }, async (t) => {
+  const cwd = tempDir(t)
+  const child = spawnNode(t, [BIN, 'serve', '--workers', 'auto', '--port', '0', '--host', '127.0.0.1'], { cwd })
+  const starting = await child.waitForJson<Line & { workers: number }>((line) => line['msg'] === 'starting workers')
+  t.equal(starting.workers, availableParallelism(), `${starting.workers} workers on ${availableParallelism()} cores`)
+  for (let index = 0; index < starting.workers; index++) {
+    const listening = await child.waitForJson<Line>((line) => line['msg'] === 'listening' && line['worker'] === index)
+    if (process.platform === 'linux') {
+      const argv = readFileSync(`/proc/${listening.pid}/cmdline`, 'utf8').split('\0')
+      t.ok(argv.includes('--max-semi-space-size=1'), `worker ${index} runs with a small young generation`)
+    }
+  }
+  t.equal(await child.stop('SIGTERM'), 0)
+})
+
+t.test('workers get a small young generation unless the operator set one', async (t) => {
+  const { workerExecArgv, WORKER_MAX_SEMI_SPACE_MB } = await import('../src/cluster/primary.js')
+  t.same(workerExecArgv(['--enable-source-maps'], ''), ['--enable-source-maps', `--max-semi-space-size=${WORKER_MAX_SEMI_SPACE_MB}`])
+  t.same(workerExecArgv(['--max-semi-space-size=8'], ''), ['--max-semi-space-size=8'], 'a flag given wins')
+  t.same(workerExecArgv([], '--max_semi_space_size=4'), [], 'so does one in NODE_OPTIONS')
 })

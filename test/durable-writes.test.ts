@@ -2,7 +2,7 @@
 // survives a killed process). A "disk" that keeps only what was synced: the spool must fdatasync
 // before it acknowledges, the directory sink must write a temp file, sync it, rename it and sync
 // the folder, and spool recovery must cut a torn tail.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import * as fs from 'node:fs'
 import * as fsPromises from 'node:fs/promises'
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -15,15 +15,20 @@ import { tempDir } from './helpers/temp.js'
 
 const end = (reqId: number) => encodeReqEnd({ reqId, serverTime: 7, ip: '', contentType: '', path: '/', method: 'POST', headers: {}, outcome: 0 })
 
-t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsynced writes still holds every acknowledged event', async (t) => {
-  // Per file: bytes written, and bytes made durable by the last fdatasync.
-  const files = new Map<number, { path: string; written: number; synced: number }>()
+/**
+ * The spool module over a "disk" that tracks, per file, the bytes written and the bytes an
+ * fdatasync made durable: only what was written before the sync began. `holdSyncs` keeps each
+ * fdatasync from finishing until released, to watch what happens meanwhile.
+ */
+async function spoolOnTrackedDisk(t: Test, { holdSyncs = false } = {}) {
+  const files = new Map<number, { path: string; written: number; synced: number; syncs: number }>()
+  const held: Array<() => void> = []
   const { Spool } = await t.mockImport<typeof import('../src/spool/spool.js')>('../src/spool/spool.js', {
     'node:fs': {
       ...fs,
       openSync: (path: fs.PathLike, flags: fs.OpenMode) => {
         const fd = fs.openSync(path, flags)
-        files.set(fd, { path: String(path), written: 0, synced: 0 })
+        files.set(fd, { path: String(path), written: 0, synced: 0, syncs: 0 })
         return fd
       },
       writeSync: (fd: number, buffer: Uint8Array) => {
@@ -39,24 +44,41 @@ t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsyn
           return result
         },
       }),
-      fdatasync: (fd: number, callback: (err: Error | null) => void) =>
-        fs.fdatasync(fd, (err) => {
-          if (!err) files.get(fd)!.synced = files.get(fd)!.written
-          callback(err)
-        }),
+      fdatasync: (fd: number, callback: (err: Error | null) => void) => {
+        const file = files.get(fd)!
+        const covered = file.written
+        file.syncs++
+        const run = () =>
+          fs.fdatasync(fd, (err) => {
+            if (!err) file.synced = Math.max(file.synced, covered)
+            callback(err)
+          })
+        if (holdSyncs) held.push(run)
+        else run()
+      },
     },
   })
+  return { Spool, files, releaseSyncs: () => held.splice(0).forEach((run) => run()) }
+}
+
+const KEY = 'v1/2011-09-26/19-27-39-638-Z-4hTqA3xP-Kz8mNc2Q-1-v1.gz'
+const settle = () => new Promise((resolve) => setTimeout(resolve, 30))
+
+t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsynced writes still holds every acknowledged event', async (t) => {
+  const { Spool, files } = await spoolOnTrackedDisk(t)
   const dir = tempDir(t)
   const spool: SpoolClass = new Spool(dir)
-  const key = 'v1/2011-09-26/19-27-39-638-Z-4hTqA3xP-Kz8mNc2Q-1-v1.gz'
-  const segment = spool.open(key)
+  const segment = spool.open(KEY)
   const state = [...files.values()].find((file) => file.path.endsWith('.seg'))!
+  let position = state.written
   const acknowledged: number[] = []
   for (let reqId = 1; reqId <= 30; reqId++) {
-    segment.append(encodeReqData(reqId, 5, Buffer.from(`body ${reqId}`)))
-    segment.append(end(reqId))
+    const frames = [encodeReqData(reqId, 5, Buffer.from(`body ${reqId}`)), end(reqId)]
+    for (const frame of frames) segment.append(frame)
+    position += frames[0]!.byteLength + frames[1]!.byteLength
+    const mine = position
     const committed = segment.commit().then(() => {
-      t.ok(state.synced >= state.written, `reqId ${reqId}: acknowledged only once synced (${state.synced} of ${state.written} bytes)`)
+      t.ok(state.synced >= mine, `reqId ${reqId}: acknowledged only once its bytes are synced (${state.synced} synced, needs ${mine})`)
       acknowledged.push(reqId)
     })
     if (reqId % 3 === 0) await committed
@@ -69,7 +91,38 @@ t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsyn
   const [recovered] = await new Spool(crashDir).recover()
   const ends = [...decodeBatchV1(recovered!.frames)].filter(({ event }) => event.type === 2).map(({ event }) => event.reqId)
   t.same(acknowledged.filter((reqId) => !ends.includes(reqId)), [], 'every acknowledged request survives the lost page cache')
+  t.equal(acknowledged.length, 30)
   await segment.finish()
+})
+
+t.test('spool pipeline: the next write runs while an fdatasync is pending; its waiters are answered only by a later sync', async (t) => {
+  const { Spool, files, releaseSyncs } = await spoolOnTrackedDisk(t, { holdSyncs: true })
+  const segment = new Spool(tempDir(t)).open(KEY)
+  const state = [...files.values()].find((file) => file.path.endsWith('.seg'))!
+  const answered: number[] = []
+  segment.append(encodeReqData(1, 5, Buffer.from('first')))
+  const first = segment.commit().then(() => answered.push(1))
+  await settle()
+  t.equal(state.syncs, 1, 'the first round is written and its sync started (held)')
+  const writtenByFirst = state.written
+  segment.append(encodeReqData(2, 5, Buffer.from('second, written while the first sync runs')))
+  const second = segment.commit().then(() => answered.push(2))
+  await settle()
+  t.ok(state.written > writtenByFirst, 'the second round was written without waiting for the first sync')
+  t.same(answered, [], 'nobody answered while the sync is held')
+  releaseSyncs()
+  await first
+  t.same(answered, [1], 'the first sync answers the first request only: it began before the second write')
+  await settle()
+  t.equal(state.syncs, 2, 'a second sync covers the second write')
+  t.same(answered, [1], 'still held')
+  releaseSyncs()
+  await second
+  t.same(answered, [1, 2])
+  t.equal(state.synced, state.written)
+  const finished = segment.finish()
+  releaseSyncs()
+  await finished
 })
 
 t.test('directory sink: temp file, fsync, rename, fsync of the folder; the key never exists half-written', async (t) => {

@@ -3,6 +3,7 @@
 import t, { type Test } from 'tap'
 import { connect } from 'node:net'
 import { Readable } from 'node:stream'
+import { gunzipSync } from 'node:zlib'
 import { request } from 'undici'
 import { LoggingServer, parseObjectKey, type LoggingServerOptions } from '../src/index.js'
 import { readLoggedRequests } from './helpers/batches.js'
@@ -258,4 +259,29 @@ t.test('backpressure: bodies read only as fast as zlib takes them, byte-exact, a
   const { requests, batches } = await readLoggedRequests(directory)
   t.ok(batches.length > 10, `${batches.length} batches sealed while bodies were arriving`)
   for (const [n, body] of bodies.entries()) t.ok(requests.find((r) => r.path === `/big/${n}`)?.body.equals(body), `body ${n} byte-exact`)
+})
+
+t.test('bodyEncoding bin: bodies stored as msgpack bin, byte-exact through the reader, with ack=spool', async (t) => {
+  const spoolDirectory = tempDir(t)
+  const { server, directory, base } = await startServer(t, { bodyEncoding: 'bin', ack: 'spool', spoolDirectory })
+  const marker = Buffer.from('MARKER-raw-bytes-\u00ff-end')
+  // Sizes around the 64 KiB staging buffer, one larger than it, and many small ones in between.
+  const bodies = [Buffer.concat([marker, Buffer.alloc(10, 1)]), Buffer.alloc(65_000, 2), Buffer.alloc(70_000, 3), ...Array.from({ length: 50 }, (_, i) => Buffer.from(`small ${i}`))]
+  for (const [i, body] of bodies.entries()) {
+    const res = await request(`${base}/bin/${i}`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body })
+    t.equal(res.statusCode, 200)
+    await res.body.dump()
+  }
+  await server.close()
+  const { requests, incomplete, batches } = await readLoggedRequests(directory)
+  t.same(incomplete, [])
+  const byPath = new Map(requests.map((r) => [r.path, r]))
+  for (const [i, body] of bodies.entries()) t.ok(byPath.get(`/bin/${i}`)?.body.equals(body), `body ${i} byte-exact (${body.length} bytes)`)
+  const raw = Buffer.concat(batches.map((batch) => gunzipSync(batch.body)))
+  t.ok(raw.includes(marker), 'the body bytes are in the batch as they are')
+  t.notOk(raw.includes(Buffer.from(marker.toString('base64').slice(0, 16))), 'not as base64')
+})
+
+t.test('bodyEncoding is validated', async (t) => {
+  t.throws(() => new LoggingServer({ directory: tempDir(t), bodyEncoding: 'hex' as 'bin' }), { code: 'LS_INVALID_OPTION' })
 })

@@ -29,3 +29,32 @@ export function memory(pid) {
     return undefined
   }
 }
+
+/** `pid` and its child processes (cluster workers), from /proc/<pid>/task/<pid>/children. */
+export function processTree(pid) {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+    return [pid, ...children.flatMap((child) => processTree(child))]
+  } catch {
+    return [pid]
+  }
+}
+
+/** CPU ms of `pid` and its children (cluster workers) now alive. */
+export function treeCpuMs(pid) {
+  return processTree(pid).reduce((sum, p) => sum + (cpuMs(p) ?? 0), 0)
+}
+
+/** { rssKiB, hwmKiB } summed over `pid` and its children (a cluster's workers). */
+export function treeMemory(pid) {
+  let rssKiB = 0
+  let hwmKiB = 0
+  for (const p of processTree(pid)) {
+    const m = memory(p)
+    if (m) {
+      rssKiB += m.rssKiB
+      hwmKiB += m.hwmKiB
+    }
+  }
+  return { rssKiB, hwmKiB }
+}

@@ -8,21 +8,31 @@ import { createGzip, type Gzip } from 'node:zlib'
 import { InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { positiveInteger, positiveNumber } from '../option-checks.js'
 import type { BatchJournal, JournalSegment } from './batch-journal.js'
+import type { Frame } from '../formats/batch-v1/encode.js'
 import { formatObjectKey, normalizeKeyPrefix } from '../formats/batch-v1/object-key.js'
 import { randomToken } from '../formats/batch-v1/tokens.js'
 
 export const DEFAULT_BATCH_SECONDS = 10
 export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 export const DEFAULT_GZIP_LEVEL = 3
-/** Frames are handed to zlib in chunks of about this size, or after GZIP_CHUNK_MS: each zlib write is a thread-pool job. */
-const GZIP_CHUNK_BYTES = 64 * 1024
+/**
+ * Frames are written straight into a staging buffer of this size and handed to
+ * zlib when it is full or GZIP_CHUNK_MS after the first unhanded frame: each
+ * zlib write is a thread-pool job, and no event gets a buffer of its own
+ * (a 64 KiB body chunk, ~87 KiB as base64, fits too).
+ */
+const STAGING_BYTES = 256 * 1024
+/** Staging buffers zlib is done with are kept for reuse, up to this many (per writer). */
+const SPARE_STAGING_BUFFERS = 16
 const GZIP_CHUNK_MS = 20
+/** zlib's output buffer: fewer, larger output callbacks than its 16 KiB default. */
+const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
 /**
  * Raw bytes waiting for zlib past which the writer reports congestion: the
  * standalone server then stops reading request bodies until zlib catches up,
  * so memory stays bounded when bodies arrive faster than they compress.
  */
-export const GZIP_BACKLOG_HIGH_WATER_BYTES = 8 * 1024 * 1024
+export const GZIP_BACKLOG_HIGH_WATER_BYTES = 2 * 1024 * 1024
 
 /** How batches are cut and compressed: declared once, taken by the BatchWriter and the LoggingServer. */
 export interface BatchOptions {
@@ -34,7 +44,7 @@ export interface BatchOptions {
   maxBatchBytes?: number
   /** zlib level 1 (fast) to 9 (small). Default: 3 (bench/RESULTS.md: as fast as 1, 8% smaller). */
   gzipLevel?: number
-  /** Raw bytes waiting for zlib past which `congested` turns true (standalone: request bodies are not read meanwhile). Default: 8 MiB. */
+  /** Raw bytes waiting for zlib past which `congested` turns true (standalone: request bodies are not read meanwhile). Default: 2 MiB (reading resumes at half of it). */
   compressionBacklogBytes?: number
 }
 
@@ -76,6 +86,13 @@ export class JournalUnavailableError extends LoggingSystemError {
   }
 }
 
+/** A staging buffer: zlib writes of parts of it still pending, and whether frames still go into it. */
+interface Staging {
+  bytes: Buffer
+  pendingWrites: number
+  retired: boolean
+}
+
 /** The batch events are currently written into. */
 export class OpenBatch {
   readonly key: string
@@ -92,69 +109,125 @@ export class OpenBatch {
   private readonly chunks: Buffer[] = []
   private readonly compressed: Promise<Buffer>
   private finished: Promise<void> | undefined
-  // Frames not yet handed to zlib; written every GZIP_CHUNK_MS or per GZIP_CHUNK_BYTES.
-  private pending: Uint8Array[] = []
-  private pendingBytes = 0
+  // Frames are written into `staging`; [handedUpTo, used) is not yet handed to zlib.
+  private staging: Staging
+  private used = 0
+  private handedUpTo = 0
   private flushScheduled = false
+  // Readers paused until the zlib backlog is down to backlogLimit (one list, not a listener each).
+  private backlogWaiters: Array<() => void> = []
+  private backlogLimit = 0
   private readonly flushPending = () => {
     this.flushScheduled = false
-    if (this.pendingBytes === 0) return
-    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes)
-    this.pending = []
-    this.pendingBytes = 0
-    this.gzip.write(chunk)
+    if (this.used === this.handedUpTo) return
+    // zlib (and the spool) keep views of the staging buffer: a part handed on is not written again
+    // until zlib has taken it and the buffer is recycled (never with a journal, see `spare`).
+    const staging = this.staging
+    staging.pendingWrites++
+    this.gzip.write(staging.bytes.subarray(this.handedUpTo, this.used), () => {
+      staging.pendingWrites--
+      this.recycle(staging)
+      this.releaseBacklogWaiters()
+    })
+    this.handedUpTo = this.used
   }
 
   constructor(
     identity: { key: string; batchNumber: number; startTime: number },
     gzipLevel: number,
     journal: { segment?: JournalSegment; error?: Error },
+    /**
+     * Staging buffers zlib has finished with (shared by the writer's batches). Reusing them keeps
+     * ~100 MB/s of short-lived buffers away from the GC at saturation, which bench/ measured as
+     * tens of MB of peak RSS. Not used with a journal: the spool keeps views until it has written them.
+     */
+    private readonly spare: Buffer[] = [],
   ) {
     this.key = identity.key
     this.batchNumber = identity.batchNumber
     this.startTime = identity.startTime
     this.segment = journal.segment
     this.journalError = journal.error
+    this.staging = this.newStaging()
     this.stored = new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error ? reject(error) : resolve())
     })
     // Nobody may be waiting on `stored` (ack=immediate); a failure is reported elsewhere.
     this.stored.catch(() => {})
-    this.gzip = createGzip({ level: gzipLevel })
+    this.gzip = createGzip({ level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK_BYTES })
     this.gzip.on('data', (chunk: Buffer) => this.chunks.push(chunk))
     this.compressed = new Promise((resolve, reject) => {
       this.gzip.once('end', () => resolve(Buffer.concat(this.chunks)))
       this.gzip.once('error', reject)
     })
+    this.gzip.once('error', () => this.releaseBacklogWaiters())
   }
 
   /** Raw bytes handed to this batch but not yet compressed. */
   get uncompressedBacklog(): number {
-    return this.pendingBytes + this.gzip.writableLength
+    return this.used - this.handedUpTo + this.gzip.writableLength
   }
 
-  /** Calls `callback` once zlib has taken everything written so far (at once if it has). */
-  onceCompressed(callback: () => void): void {
-    if (this.gzip.writableLength === 0) return callback()
-    // 'drain' is not emitted once the stream is ending (the batch was sealed meanwhile): 'finish' is.
-    const done = () => {
-      this.gzip.off('drain', done).off('finish', done).off('error', done)
-      callback()
-    }
-    this.gzip.once('drain', done).once('finish', done).once('error', done)
+  /**
+   * Calls `callback` once no more than `limit` raw bytes wait for zlib (at once if so), or the
+   * batch is sealed. Checked after each zlib write completes, so readers resume while zlib still
+   * has work queued instead of after it ran dry.
+   */
+  onceBacklogAtMost(limit: number, callback: () => void): void {
+    if (this.uncompressedBacklog <= limit) return callback()
+    this.backlogLimit = limit
+    this.backlogWaiters.push(callback)
   }
 
-  write(frame: Uint8Array): void {
+  private releaseBacklogWaiters(): void {
+    if (this.backlogWaiters.length === 0 || (this.uncompressedBacklog > this.backlogLimit && !this.gzip.writableEnded && !this.gzip.destroyed)) return
+    const waiters = this.backlogWaiters
+    this.backlogWaiters = []
+    for (const waiter of waiters) waiter()
+  }
+
+  write(frame: Frame): void {
+    const size = frame.byteLength
     this.events++
-    this.rawBytes += frame.byteLength
-    this.pending.push(frame)
-    this.pendingBytes += frame.byteLength
-    this.segment?.append(frame)
-    if (this.pendingBytes >= GZIP_CHUNK_BYTES) this.flushPending()
-    else if (!this.flushScheduled) {
+    this.rawBytes += size
+    if (size > this.staging.bytes.byteLength - this.used) {
+      this.flushPending()
+      if (size > STAGING_BYTES) {
+        // Larger than a staging buffer (a big body chunk): a buffer of its own, straight to zlib.
+        const own = Buffer.allocUnsafe(size)
+        frame.writeInto(own, 0)
+        this.segment?.append(own)
+        this.gzip.write(own, () => this.releaseBacklogWaiters())
+        return
+      }
+      this.retireStaging()
+      this.staging = this.newStaging()
+      this.used = this.handedUpTo = 0
+    }
+    frame.writeInto(this.staging.bytes, this.used)
+    if (this.segment) this.segment.append(this.staging.bytes.subarray(this.used, this.used + size))
+    this.used += size
+    if (!this.flushScheduled) {
       this.flushScheduled = true
       setTimeout(this.flushPending, GZIP_CHUNK_MS).unref()
     }
+  }
+
+  private newStaging(): Staging {
+    const bytes = (!this.segment && this.spare.pop()) || Buffer.allocUnsafeSlow(STAGING_BYTES)
+    return { bytes, pendingWrites: 0, retired: false }
+  }
+
+  /** No more frames go into the current staging buffer. */
+  private retireStaging(): void {
+    this.staging.retired = true
+    this.recycle(this.staging)
+  }
+
+  /** A retired staging buffer is reusable once zlib has taken every part of it (this happens once). */
+  private recycle(staging: Staging): void {
+    if (!staging.retired || staging.pendingWrites > 0) return
+    if (!this.segment && this.spare.length < SPARE_STAGING_BUFFERS) this.spare.push(staging.bytes)
   }
 
   /** True when the batch has a journal but its events can no longer be made durable there. */
@@ -176,7 +249,10 @@ export class OpenBatch {
   /** Ends the gzip stream and starts closing the journal segment. */
   finish(): { body: Promise<Buffer> } {
     this.flushPending()
+    this.retireStaging()
     this.gzip.end()
+    // Readers waiting on this batch's zlib go on: new events go to the next batch.
+    this.releaseBacklogWaiters()
     this.finished = this.segment?.finish()
     return { body: this.compressed }
   }
@@ -193,6 +269,7 @@ export class BatchWriter {
   private openedCount = 0
   // Sealed batches are handed on in number order even if gzip finishes out of order.
   private handOff: Promise<void> = Promise.resolve()
+  private readonly spareStaging: Buffer[] = []
 
   constructor(options: BatchWriterOptions) {
     const gzipLevel = positiveInteger('gzipLevel', options.gzipLevel, DEFAULT_GZIP_LEVEL)
@@ -226,14 +303,14 @@ export class BatchWriter {
     return (this.current?.uncompressedBacklog ?? 0) > this.options.compressionBacklogBytes
   }
 
-  /** Calls `callback` once the open batch's zlib has caught up (at once when there is no open batch). */
+  /** Calls `callback` once the open batch's zlib backlog is down to half of compressionBacklogBytes (at once when there is no open batch). */
   whenUncongested(callback: () => void): void {
     if (!this.current) callback()
-    else this.current.onceCompressed(callback)
+    else this.current.onceBacklogAtMost(this.options.compressionBacklogBytes / 2, callback)
   }
 
   /** Appends one framed event; returns the batch it went into. */
-  append(frame: Uint8Array): OpenBatch {
+  append(frame: Frame): OpenBatch {
     let batch = this.current
     // A batch whose journal failed is cut short once the journal may work again,
     // so new requests get a fresh segment instead of 503s until the batch ends.
@@ -276,7 +353,7 @@ export class BatchWriter {
     const batch = (this.current = new OpenBatch({ key, batchNumber, startTime }, this.options.gzipLevel, {
       ...(segment ? { segment } : {}),
       ...(error ? { error } : {}),
-    }))
+    }, this.spareStaging))
     this.timer = setTimeout(() => void this.seal(), this.options.batchSeconds * 1000)
     this.timer.unref()
     return batch

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { InvalidOptionError } from '../errors.js'
-import { encodeReqData, encodeReqEnd } from '../formats/batch-v1/encode.js'
+import { BODY_ENCODINGS, DEFAULT_BODY_ENCODING, reqDataFrame, reqEndFrame, type BodyEncoding, type Frame } from '../formats/batch-v1/encode.js'
 import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { clientAddress, IP_MODES, type IpMode, type TrustProxy } from './client-address.js'
 import { readRequestHead, type RequestHead } from './request-head.js'
@@ -25,11 +25,13 @@ export interface CaptureOptions {
   headers?: readonly string[]
   /** Body bytes logged per request; standalone answers 413 past it, embedded logs the first part. Default: 1 MiB. */
   maxBodyBytes?: number
+  /** Bodies as base64 text (the seed's format) or msgpack bin (less CPU, fewer bytes; every reader accepts it). Default: 'base64'. */
+  bodyEncoding?: BodyEncoding
 }
 
 /** What the events go into: the batch writer, or anything with the same shape. */
 export interface FrameWriter<Batch> {
-  append(frame: Uint8Array): Batch
+  append(frame: Frame): Batch
 }
 
 export function normalizeCaptureOptions(options: CaptureOptions): Required<CaptureOptions> {
@@ -46,11 +48,14 @@ export function normalizeCaptureOptions(options: CaptureOptions): Required<Captu
   const headers = (options.headers ?? DEFAULT_RECORDED_HEADERS).map((name) => name.toLowerCase())
   // Readers reject the map key __proto__ (formats/batch-v1.md §3.6), so it is never written.
   if (headers.includes('__proto__')) throw new InvalidOptionError('headers', '__proto__ cannot be recorded (formats/batch-v1.md §3.6)')
+  const bodyEncoding = options.bodyEncoding ?? DEFAULT_BODY_ENCODING
+  if (!BODY_ENCODINGS.includes(bodyEncoding)) throw new InvalidOptionError('bodyEncoding', `must be one of ${BODY_ENCODINGS.join(', ')}, got ${String(bodyEncoding)}`)
   return {
     trustProxy,
     ipMode,
     headers,
     maxBodyBytes,
+    bodyEncoding,
   }
 }
 
@@ -85,7 +90,7 @@ export class RecordedRequest<Batch> {
     if (this.finished) return false
     if (this.bodyBytes + chunk.byteLength > this.capture.options.maxBodyBytes) return false
     this.bodyBytes += chunk.byteLength
-    if (chunk.byteLength > 0) this.wroteInto(this.capture.writer.append(encodeReqData(this.reqId, this.capture.now(), chunk)))
+    if (chunk.byteLength > 0) this.wroteInto(this.capture.writer.append(reqDataFrame(this.reqId, this.capture.now(), chunk, this.capture.options.bodyEncoding)))
     return true
   }
 
@@ -100,7 +105,7 @@ export class RecordedRequest<Batch> {
     const req = this.req
     this.capture.active.delete(this)
     this.wroteInto(this.capture.writer.append(
-      encodeReqEnd({
+      reqEndFrame({
         reqId: this.reqId,
         serverTime: this.capture.now(),
         ip: this.ip,
@@ -122,7 +127,7 @@ export class RecordedRequest<Batch> {
   retract(): void {
     if (!this.finished) return
     this.capture.writer.append(
-      encodeReqEnd({ reqId: this.reqId, serverTime: this.capture.now(), ip: '', contentType: '', path: '', method: '', headers: {}, outcome: RequestOutcome.unavailable }),
+      reqEndFrame({ reqId: this.reqId, serverTime: this.capture.now(), ip: '', contentType: '', path: '', method: '', headers: {}, outcome: RequestOutcome.unavailable }),
     )
   }
 }

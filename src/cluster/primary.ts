@@ -7,6 +7,18 @@
  * workers (prom-client's AggregatorRegistry), readiness from every worker.
  */
 import cluster, { type Worker } from 'node:cluster'
+
+/**
+ * V8's young generation per worker, MB: the logger's garbage is short-lived, and the default
+ * (up to 16 MB per semi-space) showed as 50 MB more peak RSS at saturation with 64 KiB bodies
+ * for the same CPU per request (bench/RESULTS.md). A flag the operator gave wins.
+ */
+export const WORKER_MAX_SEMI_SPACE_MB = 1
+
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env['NODE_OPTIONS'] ?? ''): string[] {
+  const given = [...execArgv, nodeOptions].some((arg) => /--max[-_]semi[-_]space[-_]size/.test(arg))
+  return given ? [...execArgv] : [...execArgv, `--max-semi-space-size=${WORKER_MAX_SEMI_SPACE_MB}`]
+}
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { AggregatorRegistry } from 'prom-client'
@@ -82,6 +94,7 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     })
   }
 
+  cluster.setupPrimary({ execArgv: workerExecArgv() })
   logger.info({ workers: options.workers }, 'starting workers')
   for (let index = 0; index < options.workers; index++) fork(index)
 

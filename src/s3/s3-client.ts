@@ -5,38 +5,14 @@
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL) turns on path-style addressing,
  * which MinIO, Ceph and s3rver expect.
  */
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3'
-import { InvalidOptionError } from '../errors.js'
+import { S3Client } from '@aws-sdk/client-s3'
+import { checkS3Location, type S3Location } from './s3-location.js'
 
-export interface S3Location {
-  /** Bucket name. Required. */
-  bucket: string
-  /** AWS region. Default: the SDK's chain (AWS_REGION, config files); `us-east-1` with a custom endpoint. */
-  region?: string
-  /** Custom endpoint URL for S3-compatible stores. Default: AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS. */
-  endpoint?: string
-  /** Path-style URLs (`endpoint/bucket/key`). Default: true with a custom endpoint, false otherwise. */
-  forcePathStyle?: boolean
-  /** Static credentials. Default: the SDK's credential chain. */
-  credentials?: S3ClientConfig['credentials']
-}
-
-export function resolveS3Endpoint(location: S3Location, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  // An empty variable counts as unset.
-  return location.endpoint ?? (env.AWS_ENDPOINT_URL_S3 || env.AWS_ENDPOINT_URL || undefined)
-}
+export { checkS3Location, resolveS3Endpoint, type S3Location } from './s3-location.js'
 
 /** One S3 client configuration, shared by the sink and the readers. */
 export function createS3Client(location: S3Location, env: NodeJS.ProcessEnv = process.env): S3Client {
-  if (!location.bucket) throw new InvalidOptionError('s3.bucket', 'a bucket name is required')
-  const endpoint = resolveS3Endpoint(location, env)
-  if (endpoint !== undefined) {
-    try {
-      new URL(endpoint)
-    } catch {
-      throw new InvalidOptionError('s3.endpoint', `${JSON.stringify(endpoint)} is not a URL`)
-    }
-  }
+  const endpoint = checkS3Location(location, env)
   const region = location.region ?? (env.AWS_REGION || env.AWS_DEFAULT_REGION || (endpoint ? 'us-east-1' : undefined))
   return new S3Client({
     ...(region ? { region } : {}),

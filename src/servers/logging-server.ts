@@ -19,13 +19,13 @@ import { RequestOutcome } from '../formats/batch-v1/http-events.js'
 import { BatchUploader, type UploadReport } from '../sinks/batch-uploader.js'
 import { DEFAULT_BATCH_DIRECTORY, DirectorySink } from '../sinks/directory-sink.js'
 import type { RetryPolicy } from '../retry-policy.js'
-import { S3Sink, type S3Location } from '../sinks/s3-sink.js'
+import { checkS3Location, type S3Location } from '../s3/s3-location.js'
 import type { Sink } from '../sinks/sink.js'
 import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
 import { AnswerProfiles, type AnswerProfile } from './answer-profiles.js'
 import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
 import { silentLogger, type ServerLogger } from '../logger.js'
-import { corsHeadersFor, preflightHeaders, type CorsOptions } from './cors.js'
+import { corsHeaderList, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
 export const DEFAULT_RESPONSE_STATUS = 200
@@ -110,8 +110,26 @@ function chooseSink(options: LoggingServerOptions): Sink {
   const given = [options.sink && 'sink', options.directory && 'directory', options.s3 && 's3'].filter(Boolean)
   if (given.length > 1) throw new InvalidOptionError(given.join('/'), 'give only one of sink, directory and s3')
   if (options.sink) return options.sink
-  if (options.s3) return new S3Sink(options.s3)
+  if (options.s3) return deferredS3Sink(options.s3)
   return new DirectorySink(options.directory ?? DEFAULT_BATCH_DIRECTORY)
+}
+
+/**
+ * An S3Sink whose module (and the AWS SDK, ~24 MB of RSS at import) is loaded at its first use,
+ * so a server that stores in a directory never loads it (bench/RESULTS.md, peak RSS).
+ */
+function deferredS3Sink(location: S3Location): Sink {
+  checkS3Location(location)
+  let loading: Promise<Sink> | undefined
+  const sink = () => (loading ??= import('../sinks/s3-sink.js').then(({ S3Sink }) => new S3Sink(location)))
+  return {
+    description: `s3://${location.bucket}`,
+    put: async (key, body) => (await sink()).put(key, body),
+    check: async () => (await sink()).check?.(),
+    close: async () => {
+      if (loading) await (await loading).close?.()
+    },
+  }
 }
 
 export class LoggingServer extends EventEmitter<LoggingServerEvents> {
@@ -484,27 +502,29 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
       return
     }
     if ((req.method === 'GET' || req.method === 'HEAD') && this.settings.pixelPath !== false && pathOf(req.url) === this.settings.pixelPath) {
-      this.send(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
+      this.sendFixed(res, origin, 200, PIXEL_HEADERS, TRANSPARENT_GIF)
       return
     }
     const profiled = this.answerProfiles.answerFor(req.url)
     if (profiled) return this.send(res, origin, profiled.status, profiled.headers, profiled.body)
-    this.send(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
+    this.sendFixed(res, origin, this.settings.responseStatus, OK_HEADERS, OK_BODY)
   }
 
   /** Writes a whole answer; `headers` is a flat [name, value, ...] list without CORS and length. */
   private send(res: ServerResponse, origin: string | undefined, status: number, headers: readonly string[], body: string | Buffer): void {
+    this.sendFixed(res, origin, status, [...headers, 'content-length', String(Buffer.byteLength(body))], body)
+  }
+
+  /** Writes a whole answer; `headers` is a flat list with the length, without CORS (no copy when no CORS header is added). */
+  private sendFixed(res: ServerResponse, origin: string | undefined, status: number, headers: readonly string[], body: string | Buffer): void {
     if (res.headersSent) return
-    const raw = [...headers, 'content-length', String(Buffer.byteLength(body))]
-    if (this.settings.cors) {
-      for (const [name, value] of Object.entries(corsHeadersFor(origin, this.settings.cors))) raw.push(name, value)
-    }
-    res.writeHead(status, raw)
+    const cors = this.settings.cors
+    res.writeHead(status, (cors ? headers.concat(corsHeaderList(origin, cors)) : headers) as string[])
     res.end(body)
   }
 }
 
 // Answers are fixed: their headers are built once (flat lists are the cheapest form for writeHead).
 const OK_BODY = 'OK\n'
-const OK_HEADERS: readonly string[] = ['content-type', 'text/plain; charset=utf-8']
-const PIXEL_HEADERS: readonly string[] = ['content-type', 'image/gif', ...Object.entries(NO_CACHE_HEADERS).flat()]
+const OK_HEADERS: readonly string[] = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(OK_BODY))]
+const PIXEL_HEADERS: readonly string[] = ['content-type', 'image/gif', ...Object.entries(NO_CACHE_HEADERS).flat(), 'content-length', String(TRANSPARENT_GIF.byteLength)]

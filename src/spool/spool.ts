@@ -1,8 +1,8 @@
 /**
  * The spool: a write-ahead journal on local disk, one segment file per batch.
  * Requests are acknowledged (ack=spool) only once their events are fsynced
- * here. Writes use group commit: every request that ends while an fsync runs
- * shares the next one. A segment is deleted once its batch is stored in the
+ * here. Writes use pipelined group commit: every request that ends while a
+ * write runs shares the next one, and each write overlaps the previous fsync. A segment is deleted once its batch is stored in the
  * sink; segments left by a process that died are recovered at start.
  *
  * Segment file: "LSSPOOL1\n" <object key> "\n" <framed batch V1 events...>
@@ -51,9 +51,13 @@ async function writeAll(fd: number, buffers: Uint8Array[]): Promise<void> {
 
 class SpoolSegment implements JournalSegment {
   private queued: Uint8Array[] = []
+  /** Bytes appended, handed to write(2), and covered by a finished fdatasync: durable ≤ written ≤ appended. */
   private appended: number
+  private written: number
   private durable: number
-  private flushing: Promise<void> | undefined
+  private writing: Promise<void> | undefined
+  private syncing: Promise<void> | undefined
+  private roundScheduled = false
   private waiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> = []
   private error: Error | undefined
   private closed = false
@@ -65,7 +69,7 @@ class SpoolSegment implements JournalSegment {
     private readonly fd: number,
     headerBytes: number,
   ) {
-    this.appended = this.durable = headerBytes
+    this.appended = this.written = this.durable = headerBytes
   }
 
   get failed(): boolean {
@@ -78,7 +82,13 @@ class SpoolSegment implements JournalSegment {
 
   append(frame: Uint8Array): void {
     if (this.error || this.closed) return
-    this.queued.push(frame)
+    // Frames written one after another into the same staging buffer are queued as one range.
+    const last = this.queued[this.queued.length - 1]
+    if (last && last.buffer === frame.buffer && last.byteOffset + last.byteLength === frame.byteOffset) {
+      this.queued[this.queued.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + frame.byteLength)
+    } else {
+      this.queued.push(frame)
+    }
     this.appended += frame.byteLength
     this.spool.bytes += frame.byteLength
   }
@@ -89,39 +99,67 @@ class SpoolSegment implements JournalSegment {
     if (position <= this.durable) return Promise.resolve()
     return new Promise((resolve, reject) => {
       this.waiters.push({ position, resolve, reject })
-      this.flushing ??= this.flush()
+      this.scheduleRound()
     })
   }
 
-  // Group commit: whatever was queued when a round starts is written and fsynced
-  // together; whatever arrives during the fsync waits for the next round.
-  private async flush(): Promise<void> {
-    await new Promise<void>((resolve) => setImmediate(resolve))
-    try {
-      while (this.queued.length > 0 && !this.error) {
-        const buffers = this.queued
-        const upTo = this.appended
-        this.queued = []
-        await writeAll(this.fd, buffers)
-        await fdatasyncAsync(this.fd)
-        this.durable = upTo
-        this.waiters = this.waiters.filter((waiter) => (waiter.position <= upTo ? (waiter.resolve(), false) : true))
-      }
-    } catch (err) {
-      this.error = err as Error
+  // Pipelined group commit: whatever was queued when a write starts is written together, and
+  // the next write runs while the previous one's fdatasync does. An fdatasync covers what was
+  // written before it began, so a waiter is answered only once a sync that began after its
+  // bytes were written has finished. Requests ending in the same loop turn share a write.
+  private scheduleRound(): void {
+    if (this.roundScheduled) return
+    this.roundScheduled = true
+    setImmediate(() => {
+      this.roundScheduled = false
+      this.advance()
+    })
+  }
+
+  private advance(): void {
+    if (this.error) return
+    if (!this.writing && this.queued.length > 0) {
+      const buffers = this.queued
+      const upTo = this.appended
       this.queued = []
-      for (const waiter of this.waiters.splice(0)) waiter.reject(this.error)
-      this.spool.failed(this.error, this.path)
-    } finally {
-      this.flushing = undefined
+      this.writing = writeAll(this.fd, buffers).then(
+        () => {
+          this.written = upTo
+          this.writing = undefined
+          this.advance()
+        },
+        (err: Error) => this.fail(err),
+      )
     }
+    if (!this.syncing && this.written > this.durable) {
+      const upTo = this.written
+      this.syncing = fdatasyncAsync(this.fd).then(
+        () => {
+          this.durable = upTo
+          this.syncing = undefined
+          this.waiters = this.waiters.filter((waiter) => (waiter.position <= upTo ? (waiter.resolve(), false) : true))
+          this.advance()
+        },
+        (err: Error) => this.fail(err),
+      )
+    }
+  }
+
+  private fail(err: Error): void {
+    this.writing = this.syncing = undefined
+    if (this.error) return
+    this.error = err
+    this.queued = []
+    for (const waiter of this.waiters.splice(0)) waiter.reject(err)
+    this.spool.failed(err, this.path)
   }
 
   /** Writes what is queued and closes the file, once however often it is called. */
   finish(): Promise<void> {
     this.finishing ??= (async () => {
-      if (!this.error && this.queued.length > 0) await this.commit().catch(() => {})
-      await this.flushing
+      if (!this.error && this.appended > this.durable) await this.commit().catch(() => {})
+      // A write or sync can still be running after a failure: the fd is closed only once they are done.
+      while (this.writing || this.syncing) await Promise.allSettled([this.writing, this.syncing])
       this.closed = true
       await closeAsync(this.fd).catch(() => {})
     })()

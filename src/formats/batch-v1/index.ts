@@ -1,5 +1,5 @@
 export * from './http-events.js'
-export { encodeReqData, encodeReqEnd } from './encode.js'
+export { encodeReqData, encodeReqEnd, reqDataFrame, reqEndFrame, frameBytes, BODY_ENCODINGS, DEFAULT_BODY_ENCODING, type BodyEncoding, type Frame } from './encode.js'
 export { decodeBatchV1, DEFAULT_MAX_EVENT_BYTES, type BatchDecodeOptions, type DecodedEvent } from './decode.js'
 export * from './object-key.js'
 export { randomToken } from './tokens.js'

@@ -13,6 +13,7 @@
  * is split in halves until the refused events are alone, and those go to the
  * dead-letter store, as do the events of a batch that ran out of retries.
  */
+import { eventOfRow, type EventRow } from '../store/event-row.js'
 import { InvalidOptionError } from '../errors.js'
 import { positiveInteger, positiveNumber } from '../option-checks.js'
 import type { EventRecord } from '../model/event-record.js'
@@ -229,7 +230,7 @@ export class Forwarder {
     }
     if (this.options.buckets) filters.push(`bucket IN (${this.options.buckets.map((b) => l(b)).join(', ') || 'NULL'})`)
     if (this.options.types) filters.push(`type IN (${this.options.types.map((t) => l(t)).join(', ') || 'NULL'})`)
-    const rows = await sql.query<EventRow>(
+    const rows = await sql.query<ForwardRow>(
       `SELECT bucket, hex(key) AS key_hex, type, type_is_code, value, client_time, server_time, original_client_time, user_id, anonymous_id, producer, ip, source, ingested_at
        FROM events WHERE ${filters.join(' AND ')} ORDER BY ingested_at, bucket, key LIMIT ${this.batchSize}`,
     )
@@ -253,36 +254,8 @@ export class Forwarder {
   }
 }
 
-export interface EventRow {
+/** A row of the events table with what the forwarder follows. */
+interface ForwardRow extends EventRow {
   bucket: string
-  key_hex: string
-  type: string
-  type_is_code: boolean | number
-  value: string
-  client_time: number
-  server_time: number
-  original_client_time: number | null
-  user_id: string | null
-  anonymous_id: string | null
-  producer: string | null
-  ip: string | null
-  source: string
   ingested_at: number
-}
-
-export function eventOfRow(row: EventRow): EventRecord {
-  return {
-    bucket: row.bucket,
-    key: new Uint8Array(Buffer.from(row.key_hex, 'hex')),
-    type: row.type_is_code === true || row.type_is_code === 1 ? Number(row.type) : row.type,
-    value: row.value,
-    clientTime: Number(row.client_time),
-    serverTime: Number(row.server_time),
-    originalClientTime: row.original_client_time === null ? null : Number(row.original_client_time),
-    userId: row.user_id,
-    anonymousId: row.anonymous_id,
-    producer: row.producer,
-    ip: row.ip,
-    source: row.source,
-  }
 }

@@ -31,6 +31,7 @@ import {
   createCheckpointsSql, createDistributedEventsSql, createEventsTableSql, createRejectsSql,
   INSERT_COLUMNS, READ_COLUMNS, REJECT_COLUMNS,
 } from './schema.js'
+import { eventOfRow, type EventRow } from '../event-row.js'
 import { bytesOfHex, checkIdentifier, hexOf, sqlLiteral, TsvRows } from './sql-text.js'
 
 export const DEFAULT_CLICKHOUSE_URL = 'http://127.0.0.1:8123'
@@ -234,7 +235,7 @@ export class ClickHouseEventStore implements EventStore {
         // A filter on a non-key column must see the row FINAL keeps, not a later duplicate.
         { optimize_move_to_prewhere: 0 },
       )
-      for (const row of rows) yield eventOfRow(query.bucket, row)
+      for (const row of rows) yield eventOfRow(row, query.bucket)
       yielded += rows.length
       // Fewer rows than asked: [after, last] is exhausted; the probe saw fewer than `page`: so is the range.
       if (rows.length < page && bound.n < page) return
@@ -453,38 +454,6 @@ export class ClickHouseEventStore implements EventStore {
   }
 }
 
-/** JSONEachRow row of READ_COLUMNS. */
-interface EventRow {
-  key_hex: string
-  type: string
-  type_is_code: number
-  value: string
-  client_time: number
-  server_time: number
-  original_client_time: number | null
-  user_id: string | null
-  anonymous_id: string | null
-  producer: string | null
-  ip: string | null
-  source: string
-}
-
-function eventOfRow(bucket: string, row: EventRow): EventRecord {
-  return {
-    bucket,
-    key: bytesOfHex(row.key_hex),
-    type: row.type_is_code ? Number(row.type) : row.type,
-    value: row.value,
-    clientTime: row.client_time,
-    serverTime: row.server_time,
-    originalClientTime: row.original_client_time,
-    userId: row.user_id,
-    anonymousId: row.anonymous_id,
-    producer: row.producer,
-    ip: row.ip,
-    source: row.source,
-  }
-}
 
 /** TabSeparated rows of INSERT_COLUMNS, in chunks of about INSERT_CHUNK_BYTES. */
 function* eventRows(events: readonly EventRecord[], ingestedAt: number): Generator<Buffer> {

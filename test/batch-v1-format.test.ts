@@ -1,10 +1,10 @@
 // Golden vectors of formats/batch-v1.md in both directions, plus random round trips.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readdirSync, readFileSync } from 'node:fs'
-import { gzipSync } from 'node:zlib'
+import { gunzipSync, gzipSync } from 'node:zlib'
 import { decode } from '@msgpack/msgpack'
-import { BatchDecodeError, decodeBatchV1, encodeReqData, encodeReqEnd, type BodyEncoding, type HttpEvent, type ReqEndEvent } from '../src/index.js'
-import { readBatchBody } from '../src/reader/batch-body.js'
+import { BatchDecodeError, BatchWriter, decodeBatchV1, encodeReqData, encodeReqEnd, reqDataFrame, reqEndFrame, type BodyEncoding, type HttpEvent, type ReqEndEvent, type SealedBatch } from '../src/index.js'
+import { readBatchBody, readBatchBodyStream } from '../src/reader/batch-body.js'
 
 const VECTORS = new URL('../formats/vectors/batch-v1/', import.meta.url)
 
@@ -16,6 +16,12 @@ interface Vector {
   error?: { offset: number; reason: string }
   /** `both` vectors: the writer's body encoding (formats/batch-v1.md §3.1); base64 when absent. */
   bodyEncoding?: BodyEncoding
+  /**
+   * The same events as a stored (gzip) body of several members (formats/batch-v1.md §1), as the
+   * BatchWriter cuts them with staging buffers of `stagingBytes` at `level`; `memberBytes` are the
+   * members' compressed sizes, in order.
+   */
+  gzip?: { stagingBytes: number; level: number; memberBytes: number[]; hex: string }
 }
 
 const vectors = readdirSync(VECTORS)
@@ -75,7 +81,41 @@ for (const vector of vectors) {
       }
       t.equal(offset, bytes.byteLength)
     }
+    if (vector.gzip) await checkMembers(t, vector, bytes)
   })
+}
+
+/** A multi-member vector: each member alone, both readers, and the writer's member cuts. */
+async function checkMembers(t: Test, vector: Vector, raw: Buffer): Promise<void> {
+  const { stagingBytes, level, memberBytes, hex } = vector.gzip!
+  const body = bytesOf(hex)
+  t.equal(memberBytes.reduce((a, b) => a + b, 0), body.byteLength, 'the members make up the body')
+  const memberRaws: Buffer[] = []
+  let at = 0
+  for (const size of memberBytes) {
+    memberRaws.push(gunzipSync(body.subarray(at, at + size)))
+    at += size
+  }
+  t.ok(memberBytes.length >= 2, `${memberBytes.length} members, each a complete gzip member`)
+  t.ok(Buffer.concat(memberRaws).equals(raw), 'the members inflate to the raw stream, in order')
+  t.same([...readBatchBody(body)].map(({ event }) => plain(event)), vector.events, 'readBatchBody reads every member')
+  const streamed: Array<Record<string, unknown>> = []
+  for await (const { event } of readBatchBodyStream(body)) streamed.push(plain(event))
+  t.same(streamed, vector.events, 'readBatchBodyStream reads every member')
+  // The writer, with the vector's staging size, cuts the members exactly there. (Compared as members
+  // of this zlib, not as the vector's bytes: gzip output may differ between zlib builds.)
+  const sealed: SealedBatch[] = []
+  const writer = new BatchWriter({ serverToken: 'Kz8mNc2Q', stagingBytes, gzipLevel: level, onSealed: (batch) => sealed.push(batch) })
+  for (const event of vector.events!) {
+    if (event['type'] === 1) writer.append(reqDataFrame(event['reqId'] as number, event['serverTime'] as number, Buffer.from(event['data'] as string, 'base64'), vector.bodyEncoding ?? 'base64'))
+    else {
+      const { type: _type, ...end } = event
+      writer.append(reqEndFrame(end as unknown as Omit<ReqEndEvent, 'type'>))
+    }
+  }
+  await writer.seal()
+  const expected = Buffer.concat(memberRaws.map((member) => gzipSync(member, { level })))
+  t.ok(sealed[0]?.body.equals(expected), 'the writer cuts the same members')
 }
 
 t.test('random round trips through gzip', async (t) => {

@@ -1,10 +1,13 @@
 /**
- * Cuts the stream of framed events into batches. Each batch is gzipped as its
- * events arrive (zlib works off the main thread), so memory holds compressed
- * bytes, not raw ones. A batch is sealed when it is `batchSeconds` old or holds
- * `maxBatchBytes` of raw events; an empty batch is never sealed.
+ * Cuts the stream of framed events into batches. A batch's body is a series of
+ * gzip members (formats/batch-v1.md §1): frames are staged into a buffer, and each
+ * full buffer is compressed as a complete member of its own in the libuv thread
+ * pool, so several members compress at once on different cores and memory holds
+ * compressed bytes, not raw ones. A batch is sealed when it is `batchSeconds` old
+ * or holds `maxBatchBytes` of raw events; an empty batch is never sealed.
  */
-import { createGzip, type Gzip } from 'node:zlib'
+import { gzip } from 'node:zlib'
+import { availableParallelism } from 'node:os'
 import { InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { positiveInteger, positiveNumber } from '../option-checks.js'
 import type { BatchJournal, JournalSegment } from './batch-journal.js'
@@ -16,16 +19,16 @@ export const DEFAULT_BATCH_SECONDS = 10
 export const DEFAULT_MAX_BATCH_BYTES = 16 * 1024 * 1024
 export const DEFAULT_GZIP_LEVEL = 3
 /**
- * Frames are written straight into a staging buffer of this size and handed to
- * zlib when it is full or GZIP_CHUNK_MS after the first unhanded frame: each
- * zlib write is a thread-pool job, and no event gets a buffer of its own
- * (a 64 KiB body chunk, ~87 KiB as base64, fits too).
+ * Frames are written straight into a staging buffer of this size; each full buffer
+ * becomes one gzip member (no event gets a buffer of its own; a 64 KiB body chunk,
+ * ~87 KiB as base64, fits too). Members this large cost little against one stream:
+ * 18 bytes of header and trailer, and a first 32 KiB without history
+ * (bench/RESULTS.md: stored bytes, members vs one stream).
  */
-const STAGING_BYTES = 256 * 1024
-/** Staging buffers zlib is done with are kept for reuse, up to this many (per writer). */
+export const DEFAULT_STAGING_BYTES = 256 * 1024
+/** Staging buffers whose member is compressed are kept for reuse, up to this many (per writer). */
 const SPARE_STAGING_BUFFERS = 16
-const GZIP_CHUNK_MS = 20
-/** zlib's output buffer: fewer, larger output callbacks than its 16 KiB default. */
+/** zlib's output buffer: one output chunk per member in the usual case, not several. */
 const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
 /**
  * Raw bytes waiting for zlib past which the writer reports congestion: the
@@ -33,6 +36,8 @@ const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
  * so memory stays bounded when bodies arrive faster than they compress.
  */
 export const GZIP_BACKLOG_HIGH_WATER_BYTES = 2 * 1024 * 1024
+/** Members compressing at once: one per core (at least 2); the rest wait their turn. */
+export const DEFAULT_MAX_MEMBERS_IN_FLIGHT = Math.max(2, availableParallelism())
 
 /** How batches are cut and compressed: declared once, taken by the BatchWriter and the LoggingServer. */
 export interface BatchOptions {
@@ -59,6 +64,13 @@ export interface BatchWriterOptions extends BatchOptions {
   onJournalError?: (error: Error) => void
   /** Clock, for tests. Default: Date.now. */
   now?: () => number
+  /**
+   * Size of a staging buffer: the raw bytes of one gzip member (a frame larger than this is a
+   * member of its own). Default: 256 KiB (DEFAULT_STAGING_BYTES).
+   */
+  stagingBytes?: number
+  /** Gzip members compressing at once in the thread pool, over all of this writer's batches. Default: cores, at least 2. */
+  maxMembersInFlight?: number
 }
 
 /** A batch ready to store. `settle` is called once by whoever stores it. */
@@ -86,11 +98,46 @@ export class JournalUnavailableError extends LoggingSystemError {
   }
 }
 
-/** A staging buffer: zlib writes of parts of it still pending, and whether frames still go into it. */
-interface Staging {
-  bytes: Buffer
-  pendingWrites: number
-  retired: boolean
+/**
+ * Compresses gzip members with zlib's one-shot gzip (a thread-pool job each), at most
+ * `maxInFlight` at once; the others wait in hand-off order. The cap keeps pool threads free for
+ * file writes (the spool, the directory sink) and bounds the buffers zlib holds at once.
+ */
+export class MemberCompressor {
+  private inFlight = 0
+  private readonly waiting: Array<{ raw: Buffer; done: (error: Error | null, member: Buffer) => void }> = []
+
+  constructor(
+    private readonly level: number,
+    private readonly maxInFlight: number,
+  ) {}
+
+  compress(raw: Buffer, done: (error: Error | null, member: Buffer) => void): void {
+    if (this.inFlight < this.maxInFlight) this.start(raw, done)
+    else this.waiting.push({ raw, done })
+  }
+
+  private start(raw: Buffer, done: (error: Error | null, member: Buffer) => void): void {
+    this.inFlight++
+    gzip(raw, { level: this.level, chunkSize: GZIP_OUTPUT_CHUNK_BYTES }, (error, member) => {
+      this.inFlight--
+      const next = this.waiting.shift()
+      if (next) this.start(next.raw, next.done)
+      done(error, member)
+    })
+  }
+}
+
+/** What the batches of one writer share. */
+interface SharedCompression {
+  compressor: MemberCompressor
+  stagingBytes: number
+  /**
+   * Staging buffers whose member is compressed. Reusing them keeps ~100 MB/s of short-lived
+   * buffers away from the GC at saturation, which bench/ measured as tens of MB of peak RSS.
+   * Not used with a journal: the spool keeps views until it has written them.
+   */
+  spare: Buffer[]
 }
 
 /** The batch events are currently written into. */
@@ -105,82 +152,63 @@ export class OpenBatch {
   /** The journal segment, when a journal is in use and could open one. */
   readonly segment: JournalSegment | undefined
   private readonly journalError: Error | undefined
-  private readonly gzip: Gzip
-  private readonly chunks: Buffer[] = []
-  private readonly compressed: Promise<Buffer>
   private finished: Promise<void> | undefined
-  // Frames are written into `staging`; [handedUpTo, used) is not yet handed to zlib.
-  private staging: Staging
+  private sealing = false
+  // Frames go into staging[0, used); allocated when the first frame of a member comes.
+  private staging: Buffer | undefined
   private used = 0
-  private handedUpTo = 0
-  private flushScheduled = false
-  // Readers paused until the zlib backlog is down to backlogLimit (one list, not a listener each).
+  // Compressed members by hand-off index (the body's order, whatever order they finish in).
+  private readonly members: Buffer[] = []
+  private membersPending = 0
+  private handedRawBytes = 0
+  private compressionError: Error | undefined
+  private onAllCompressed: (() => void) | undefined
+  // Readers paused until the backlog is down to backlogLimit (one list, not a listener each).
   private backlogWaiters: Array<() => void> = []
   private backlogLimit = 0
-  private readonly flushPending = () => {
-    this.flushScheduled = false
-    if (this.used === this.handedUpTo) return
-    // zlib (and the spool) keep views of the staging buffer: a part handed on is not written again
-    // until zlib has taken it and the buffer is recycled (never with a journal, see `spare`).
-    const staging = this.staging
-    staging.pendingWrites++
-    this.gzip.write(staging.bytes.subarray(this.handedUpTo, this.used), () => {
-      staging.pendingWrites--
-      this.recycle(staging)
-      this.releaseBacklogWaiters()
-    })
-    this.handedUpTo = this.used
-  }
 
   constructor(
     identity: { key: string; batchNumber: number; startTime: number },
-    gzipLevel: number,
+    private readonly shared: SharedCompression,
     journal: { segment?: JournalSegment; error?: Error },
-    /**
-     * Staging buffers zlib has finished with (shared by the writer's batches). Reusing them keeps
-     * ~100 MB/s of short-lived buffers away from the GC at saturation, which bench/ measured as
-     * tens of MB of peak RSS. Not used with a journal: the spool keeps views until it has written them.
-     */
-    private readonly spare: Buffer[] = [],
   ) {
     this.key = identity.key
     this.batchNumber = identity.batchNumber
     this.startTime = identity.startTime
     this.segment = journal.segment
     this.journalError = journal.error
-    this.staging = this.newStaging()
     this.stored = new Promise<void>((resolve, reject) => {
       this.settle = (error) => (error ? reject(error) : resolve())
     })
     // Nobody may be waiting on `stored` (ack=immediate); a failure is reported elsewhere.
     this.stored.catch(() => {})
-    this.gzip = createGzip({ level: gzipLevel, chunkSize: GZIP_OUTPUT_CHUNK_BYTES })
-    this.gzip.on('data', (chunk: Buffer) => this.chunks.push(chunk))
-    this.compressed = new Promise((resolve, reject) => {
-      this.gzip.once('end', () => resolve(Buffer.concat(this.chunks)))
-      this.gzip.once('error', reject)
-    })
-    this.gzip.once('error', () => this.releaseBacklogWaiters())
   }
 
-  /** Raw bytes handed to this batch but not yet compressed. */
+  /** Raw bytes written to this batch but not yet compressed: staged, plus handed to zlib. */
   get uncompressedBacklog(): number {
-    return this.used - this.handedUpTo + this.gzip.writableLength
+    return this.used + this.handedRawBytes
   }
 
   /**
    * Calls `callback` once no more than `limit` raw bytes wait for zlib (at once if so), or the
-   * batch is sealed. Checked after each zlib write completes, so readers resume while zlib still
-   * has work queued instead of after it ran dry.
+   * batch is sealed. Checked after each member is compressed, so readers resume while zlib
+   * still has work queued instead of after it ran dry.
    */
   onceBacklogAtMost(limit: number, callback: () => void): void {
     if (this.uncompressedBacklog <= limit) return callback()
     this.backlogLimit = limit
     this.backlogWaiters.push(callback)
+    this.releaseBacklogWaiters()
   }
 
   private releaseBacklogWaiters(): void {
-    if (this.backlogWaiters.length === 0 || (this.uncompressedBacklog > this.backlogLimit && !this.gzip.writableEnded && !this.gzip.destroyed)) return
+    if (this.backlogWaiters.length === 0) return
+    if (this.uncompressedBacklog > this.backlogLimit && !this.sealing && !this.compressionError) {
+      // Only staged bytes stand between the readers and their limit, and they are paused, so the
+      // buffer would not fill: cut the member now, and the wait ends when it is compressed.
+      if (this.handedRawBytes <= this.backlogLimit) this.cutMember()
+      return
+    }
     const waiters = this.backlogWaiters
     this.backlogWaiters = []
     for (const waiter of waiters) waiter()
@@ -190,44 +218,53 @@ export class OpenBatch {
     const size = frame.byteLength
     this.events++
     this.rawBytes += size
-    if (size > this.staging.bytes.byteLength - this.used) {
-      this.flushPending()
-      if (size > STAGING_BYTES) {
-        // Larger than a staging buffer (a big body chunk): a buffer of its own, straight to zlib.
+    const stagingBytes = this.shared.stagingBytes
+    if (size > stagingBytes - this.used) {
+      this.cutMember()
+      if (size > stagingBytes) {
+        // Larger than a staging buffer (a big body chunk): a buffer and a member of its own.
         const own = Buffer.allocUnsafe(size)
         frame.writeInto(own, 0)
         this.segment?.append(own)
-        this.gzip.write(own, () => this.releaseBacklogWaiters())
+        this.compressMember(own, undefined)
         return
       }
-      this.retireStaging()
-      this.staging = this.newStaging()
-      this.used = this.handedUpTo = 0
     }
-    frame.writeInto(this.staging.bytes, this.used)
-    if (this.segment) this.segment.append(this.staging.bytes.subarray(this.used, this.used + size))
+    this.staging ??= (!this.segment && this.shared.spare.pop()) || Buffer.allocUnsafeSlow(stagingBytes)
+    frame.writeInto(this.staging, this.used)
+    if (this.segment) this.segment.append(this.staging.subarray(this.used, this.used + size))
     this.used += size
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      setTimeout(this.flushPending, GZIP_CHUNK_MS).unref()
-    }
   }
 
-  private newStaging(): Staging {
-    const bytes = (!this.segment && this.spare.pop()) || Buffer.allocUnsafeSlow(STAGING_BYTES)
-    return { bytes, pendingWrites: 0, retired: false }
+  /** Hands the staged frames to zlib as one member; the next frame starts a new staging buffer. */
+  private cutMember(): void {
+    const staging = this.staging
+    if (!staging || this.used === 0) return
+    const raw = staging.subarray(0, this.used)
+    this.staging = undefined
+    this.used = 0
+    this.compressMember(raw, staging)
   }
 
-  /** No more frames go into the current staging buffer. */
-  private retireStaging(): void {
-    this.staging.retired = true
-    this.recycle(this.staging)
-  }
-
-  /** A retired staging buffer is reusable once zlib has taken every part of it (this happens once). */
-  private recycle(staging: Staging): void {
-    if (!staging.retired || staging.pendingWrites > 0) return
-    if (!this.segment && this.spare.length < SPARE_STAGING_BUFFERS) this.spare.push(staging.bytes)
+  /**
+   * Compresses `raw` as the next member. zlib (and the spool) keep views of a staging buffer, so
+   * it is reused only once its member is compressed, and never with a journal (see `spare`).
+   */
+  private compressMember(raw: Buffer, staging: Buffer | undefined): void {
+    const index = this.members.length
+    this.members.push(EMPTY)
+    this.membersPending++
+    this.handedRawBytes += raw.byteLength
+    this.shared.compressor.compress(raw, (error, member) => {
+      this.membersPending--
+      this.handedRawBytes -= raw.byteLength
+      if (error) this.compressionError ??= error
+      else this.members[index] = member
+      const spare = this.shared.spare
+      if (staging && !this.segment && spare.length < SPARE_STAGING_BUFFERS) spare.push(staging)
+      this.releaseBacklogWaiters()
+      if (this.membersPending === 0) this.onAllCompressed?.()
+    })
   }
 
   /** True when the batch has a journal but its events can no longer be made durable there. */
@@ -246,17 +283,26 @@ export class OpenBatch {
     await this.segment.commit()
   }
 
-  /** Ends the gzip stream and starts closing the journal segment. */
+  /**
+   * Cuts the last member and starts closing the journal segment. `body` resolves to every member
+   * concatenated in hand-off order once all are compressed, or rejects with zlib's error.
+   */
   finish(): { body: Promise<Buffer> } {
-    this.flushPending()
-    this.retireStaging()
-    this.gzip.end()
+    this.cutMember()
+    this.sealing = true
     // Readers waiting on this batch's zlib go on: new events go to the next batch.
     this.releaseBacklogWaiters()
     this.finished = this.segment?.finish()
-    return { body: this.compressed }
+    const body = new Promise<Buffer>((resolve, reject) => {
+      const settle = () => (this.compressionError ? reject(this.compressionError) : resolve(Buffer.concat(this.members)))
+      if (this.membersPending === 0) settle()
+      else this.onAllCompressed = settle
+    })
+    return { body }
   }
 }
+
+const EMPTY = Buffer.alloc(0)
 
 export class BatchWriter {
   private readonly options: Required<Omit<BatchWriterOptions, 'keyPrefix' | 'journal' | 'onJournalError'>> & {
@@ -269,7 +315,7 @@ export class BatchWriter {
   private openedCount = 0
   // Sealed batches are handed on in number order even if gzip finishes out of order.
   private handOff: Promise<void> = Promise.resolve()
-  private readonly spareStaging: Buffer[] = []
+  private readonly compression: SharedCompression
 
   constructor(options: BatchWriterOptions) {
     const gzipLevel = positiveInteger('gzipLevel', options.gzipLevel, DEFAULT_GZIP_LEVEL)
@@ -285,6 +331,13 @@ export class BatchWriter {
       journal: options.journal,
       onJournalError: options.onJournalError ?? (() => {}),
       now: options.now ?? Date.now,
+      stagingBytes: positiveInteger('stagingBytes', options.stagingBytes, DEFAULT_STAGING_BYTES),
+      maxMembersInFlight: positiveInteger('maxMembersInFlight', options.maxMembersInFlight, DEFAULT_MAX_MEMBERS_IN_FLIGHT),
+    }
+    this.compression = {
+      compressor: new MemberCompressor(gzipLevel, this.options.maxMembersInFlight),
+      stagingBytes: this.options.stagingBytes,
+      spare: [],
     }
   }
 
@@ -298,7 +351,7 @@ export class BatchWriter {
     return this.current
   }
 
-  /** True while more raw bytes wait for zlib than compressionBacklogBytes. */
+  /** True while more raw bytes wait for zlib (staged or compressing) than compressionBacklogBytes. */
   get congested(): boolean {
     return (this.current?.uncompressedBacklog ?? 0) > this.options.compressionBacklogBytes
   }
@@ -350,10 +403,10 @@ export class BatchWriter {
         }
       }
     }
-    const batch = (this.current = new OpenBatch({ key, batchNumber, startTime }, this.options.gzipLevel, {
+    const batch = (this.current = new OpenBatch({ key, batchNumber, startTime }, this.compression, {
       ...(segment ? { segment } : {}),
       ...(error ? { error } : {}),
-    }, this.spareStaging))
+    }))
     this.timer = setTimeout(() => void this.seal(), this.options.batchSeconds * 1000)
     this.timer.unref()
     return batch

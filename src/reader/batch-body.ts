@@ -1,10 +1,13 @@
 /**
  * Opens a stored batch: gunzip with a cap on the output (a gzip bomb stops at
- * the cap with an error), then batch V1 decoding. A truncated gzip stream
- * still yields the events before the cut, then an error. The reader uses the
- * streamed form (readBatchBodyStream); the whole-buffer one suits small bodies.
+ * the cap with an error), then batch V1 decoding. A body may be several gzip
+ * members (formats/batch-v1.md §1); all are read, and the cap counts them all.
+ * A truncated or damaged body still yields the events before the damage (every
+ * whole member before it, and what inflates of the damaged one), then an error.
+ * The reader uses the streamed form (readBatchBodyStream); the whole-buffer one
+ * suits small bodies.
  */
-import { createGunzip, gunzipSync, constants as zlibConstants } from 'node:zlib'
+import { createGunzip, gunzipSync, inflateRawSync, constants as zlibConstants } from 'node:zlib'
 import { BatchDecodeError } from '../errors.js'
 import { decodeBatchV1, DEFAULT_MAX_EVENT_BYTES, readLengthPrefix, type BatchDecodeOptions, type DecodedEvent } from '../formats/batch-v1/decode.js'
 
@@ -32,12 +35,7 @@ export function gunzipBatch(body: Uint8Array, options: BatchBodyOptions = {}): {
       throw new BatchDecodeError(maxRawBytes, `batch is larger than ${maxRawBytes} bytes uncompressed`, { cause: err })
     }
     // Salvage what inflates before the damage.
-    let raw: Buffer
-    try {
-      raw = gunzipSync(body, { maxOutputLength: maxRawBytes, finishFlush: zlibConstants.Z_SYNC_FLUSH })
-    } catch {
-      raw = Buffer.alloc(0)
-    }
+    const raw = Buffer.concat([...salvageMembers(body, maxRawBytes)])
     const reason = error.code === 'Z_BUF_ERROR' ? 'gzip stream is truncated' : `gzip stream is damaged (${error.message})`
     return { raw, damage: new BatchDecodeError(raw.byteLength, reason, { cause: err }) }
   }
@@ -139,7 +137,18 @@ export async function* readBatchBodyStream(body: Uint8Array, options: BatchBodyO
   } catch (err) {
     if (err instanceof BatchDecodeError) throw err
     const error = err as NodeJS.ErrnoException
-    yield* frames(false)
+    // zlib drops the output of the write that failed: inflate again, member by member, for every
+    // byte before the damage, and hand on those not handed on yet.
+    let skip = inflated
+    for (const raw of salvageMembers(body, maxRawBytes)) {
+      const fresh = skip >= raw.byteLength ? undefined : raw.subarray(skip)
+      skip = Math.max(0, skip - raw.byteLength)
+      if (!fresh) continue
+      chunks.push(fresh)
+      held += fresh.byteLength
+      inflated += fresh.byteLength
+      yield* frames(false)
+    }
     const reason = error.code === 'Z_BUF_ERROR' || /unexpected end/i.test(error.message) ? 'gzip stream is truncated' : `gzip stream is damaged (${error.message})`
     throw new BatchDecodeError(inflated, reason, { cause: err })
   } finally {
@@ -147,6 +156,72 @@ export async function* readBatchBodyStream(body: Uint8Array, options: BatchBodyO
   }
   if (inflated === 0) throw emptyBatchError()
   yield* frames(true)
+}
+
+/**
+ * The raw bytes of a damaged gzip body, member by member: every member that gunzips whole, in
+ * order, then what inflates of the first one that does not (a truncated member gives its bytes up
+ * to the cut; a corrupt one usually nothing). Only for salvage: a sound body is inflated in one go.
+ * A member is delimited by inflating the deflate data after its header (inflateRaw stops at the end
+ * of the deflate stream and counts what it read), then checked by gunzip (CRC and length).
+ * Throws the size-cap error once the members pass `maxRawBytes`.
+ */
+function* salvageMembers(body: Uint8Array, maxRawBytes: number): Generator<Buffer> {
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  let start = 0
+  let total = 0
+  const capped = (err: unknown) =>
+    (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+      ? new BatchDecodeError(maxRawBytes, `batch is larger than ${maxRawBytes} bytes uncompressed`, { cause: err })
+      : undefined
+  while (start < bytes.byteLength) {
+    const end = memberEnd(bytes, start, maxRawBytes - total)
+    if (end === undefined) break
+    let raw: Buffer
+    try {
+      raw = gunzipSync(bytes.subarray(start, end), { maxOutputLength: Math.max(1, maxRawBytes - total) })
+    } catch (err) {
+      const cap = capped(err)
+      if (cap) throw cap
+      break
+    }
+    total += raw.byteLength
+    yield raw
+    start = end
+  }
+  if (start >= bytes.byteLength) return
+  try {
+    const partial = gunzipSync(bytes.subarray(start), { maxOutputLength: Math.max(1, maxRawBytes - total), finishFlush: zlibConstants.Z_SYNC_FLUSH })
+    if (partial.byteLength > 0) yield partial
+  } catch (err) {
+    const cap = capped(err)
+    if (cap) throw cap
+  }
+}
+
+/** Where the gzip member starting at `start` ends (RFC 1952 §2.3), or undefined when it cannot be told. */
+function memberEnd(bytes: Buffer, start: number, maxRawBytes: number): number | undefined {
+  if (bytes.byteLength - start < 18 || bytes[start] !== 0x1f || bytes[start + 1] !== 0x8b || bytes[start + 2] !== 8) return undefined
+  const flags = bytes[start + 3]!
+  let at = start + 10
+  if (flags & 0x04) at = at + 2 > bytes.byteLength ? Infinity : at + 2 + bytes.readUInt16LE(at) // FEXTRA
+  for (const flag of [0x08, 0x10]) {
+    // FNAME, FCOMMENT: zero-terminated
+    if (flags & flag && at < bytes.byteLength) {
+      const zero = bytes.indexOf(0, at)
+      at = zero < 0 ? Infinity : zero + 1
+    }
+  }
+  if (flags & 0x02) at += 2 // FHCRC
+  if (at >= bytes.byteLength) return undefined
+  try {
+    const { engine } = inflateRawSync(bytes.subarray(at), { info: true, maxOutputLength: Math.max(1, maxRawBytes) }) as unknown as { engine: { bytesWritten: number } }
+    const end = at + engine.bytesWritten + 8
+    return end <= bytes.byteLength ? end : undefined
+  } catch {
+    // Damaged, or past the cap: gunzip of the rest tells which.
+    return undefined
+  }
 }
 
 /** The same error with its offset counted from the start of the batch. */

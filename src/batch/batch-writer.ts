@@ -196,7 +196,7 @@ export class OpenBatch {
         // Larger than a staging buffer (a big body chunk): a buffer of its own, straight to zlib.
         const own = Buffer.allocUnsafe(size)
         frame.writeInto(own, 0)
-        this.segment?.append(own)
+        this.segment?.append(own, 0, size)
         this.gzip.write(own, () => this.releaseBacklogWaiters())
         return
       }
@@ -205,7 +205,7 @@ export class OpenBatch {
       this.used = this.handedUpTo = 0
     }
     frame.writeInto(this.staging.bytes, this.used)
-    if (this.segment) this.segment.append(this.staging.bytes.subarray(this.used, this.used + size))
+    if (this.segment) this.segment.append(this.staging.bytes, this.used, this.used + size)
     this.used += size
     if (!this.flushScheduled) {
       this.flushScheduled = true
@@ -239,11 +239,20 @@ export class OpenBatch {
    * Resolves once every event written to this batch so far is durable in the
    * journal. Without a journal there is nothing to wait for.
    */
-  async commit(): Promise<void> {
-    if (this.journalError) throw this.journalError
-    if (!this.segment) return
-    if (this.finished) await this.finished
-    await this.segment.commit()
+  commit(): Promise<void> {
+    return new Promise((resolve, reject) => this.whenCommitted((error) => (error ? reject(error) : resolve())))
+  }
+
+  /** commit() as a callback (no promise per request): called once, with the error if the events cannot be made durable. */
+  whenCommitted(done: (error?: Error) => void): void {
+    if (this.journalError) return done(this.journalError)
+    const segment = this.segment
+    if (!segment) return done()
+    if (this.finished) {
+      this.finished.then(() => segment.whenDurable(done), done)
+      return
+    }
+    segment.whenDurable(done)
   }
 
   /** Ends the gzip stream and starts closing the journal segment. */

@@ -5,10 +5,20 @@
  */
 
 export interface JournalSegment {
-  /** Queues one framed event for the segment (written by the next commit). */
-  append(frame: Uint8Array): void
+  /**
+   * Queues bytes [start, end) of `source` (whole framed events; default: all of it) for the
+   * segment, written by the next commit. The segment keeps a view: `source` must not change
+   * there until the write is done.
+   */
+  append(source: Uint8Array, start?: number, end?: number): void
   /** Resolves once everything appended so far is durable; rejects if it cannot be. */
   commit(): Promise<void>
+  /**
+   * commit() as a callback, called once with no error when everything appended so far is durable,
+   * or with the error if it cannot be. The per-request path of ack=spool uses it: a promise chain
+   * per request cost more main-thread time than the rest of the spool (bench/RESULTS.md).
+   */
+  whenDurable(done: (error?: Error) => void): void
   /** True once a write failed; nothing more will be made durable in this segment. */
   readonly failed: boolean
   /** Writes what is queued and closes the file; the segment stays on disk. */

@@ -225,14 +225,14 @@ export class OpenBatch {
         // Larger than a staging buffer (a big body chunk): a buffer and a member of its own.
         const own = Buffer.allocUnsafe(size)
         frame.writeInto(own, 0)
-        this.segment?.append(own)
+        this.segment?.append(own, 0, size)
         this.compressMember(own, undefined)
         return
       }
     }
     this.staging ??= (!this.segment && this.shared.spare.pop()) || Buffer.allocUnsafeSlow(stagingBytes)
     frame.writeInto(this.staging, this.used)
-    if (this.segment) this.segment.append(this.staging.subarray(this.used, this.used + size))
+    if (this.segment) this.segment.append(this.staging, this.used, this.used + size)
     this.used += size
   }
 
@@ -276,11 +276,20 @@ export class OpenBatch {
    * Resolves once every event written to this batch so far is durable in the
    * journal. Without a journal there is nothing to wait for.
    */
-  async commit(): Promise<void> {
-    if (this.journalError) throw this.journalError
-    if (!this.segment) return
-    if (this.finished) await this.finished
-    await this.segment.commit()
+  commit(): Promise<void> {
+    return new Promise((resolve, reject) => this.whenCommitted((error) => (error ? reject(error) : resolve())))
+  }
+
+  /** commit() as a callback (no promise per request): called once, with the error if the events cannot be made durable. */
+  whenCommitted(done: (error?: Error) => void): void {
+    if (this.journalError) return done(this.journalError)
+    const segment = this.segment
+    if (!segment) return done()
+    if (this.finished) {
+      this.finished.then(() => segment.whenDurable(done), done)
+      return
+    }
+    segment.whenDurable(done)
   }
 
   /**

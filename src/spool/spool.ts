@@ -50,7 +50,13 @@ async function writeAll(fd: number, buffers: Uint8Array[]): Promise<void> {
 }
 
 class SpoolSegment implements JournalSegment {
+  // Queued ranges: whole views in `queued`, then the open range [openStart, openEnd) of
+  // `openSource`, which frames written one after another into one staging buffer extend
+  // without a view each.
   private queued: Uint8Array[] = []
+  private openSource: Uint8Array | undefined
+  private openStart = 0
+  private openEnd = 0
   /** Bytes appended, handed to write(2), and covered by a finished fdatasync: durable ≤ written ≤ appended. */
   private appended: number
   private written: number
@@ -58,7 +64,8 @@ class SpoolSegment implements JournalSegment {
   private writing: Promise<void> | undefined
   private syncing: Promise<void> | undefined
   private roundScheduled = false
-  private waiters: Array<{ position: number; resolve: () => void; reject: (error: Error) => void }> = []
+  // Waiters in append order, so their positions only grow: answered from the front.
+  private waiters: Array<{ position: number; done: (error?: Error) => void }> = []
   private error: Error | undefined
   private closed = false
   private finishing: Promise<void> | undefined
@@ -80,27 +87,35 @@ class SpoolSegment implements JournalSegment {
     return this.appended
   }
 
-  append(frame: Uint8Array): void {
+  append(source: Uint8Array, start = 0, end = source.byteLength): void {
     if (this.error || this.closed) return
-    // Frames written one after another into the same staging buffer are queued as one range.
-    const last = this.queued[this.queued.length - 1]
-    if (last && last.buffer === frame.buffer && last.byteOffset + last.byteLength === frame.byteOffset) {
-      this.queued[this.queued.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + frame.byteLength)
+    if (source === this.openSource && start === this.openEnd) {
+      this.openEnd = end
     } else {
-      this.queued.push(frame)
+      this.closeOpenRange()
+      this.openSource = source
+      this.openStart = start
+      this.openEnd = end
     }
-    this.appended += frame.byteLength
-    this.spool.bytes += frame.byteLength
+    this.appended += end - start
+    this.spool.bytes += end - start
+  }
+
+  private closeOpenRange(): void {
+    if (this.openSource && this.openEnd > this.openStart) this.queued.push(this.openSource.subarray(this.openStart, this.openEnd))
+    this.openSource = undefined
   }
 
   commit(): Promise<void> {
-    if (this.error) return Promise.reject(this.error)
+    return new Promise((resolve, reject) => this.whenDurable((error) => (error ? reject(error) : resolve())))
+  }
+
+  whenDurable(done: (error?: Error) => void): void {
+    if (this.error) return done(this.error)
     const position = this.appended
-    if (position <= this.durable) return Promise.resolve()
-    return new Promise((resolve, reject) => {
-      this.waiters.push({ position, resolve, reject })
-      this.scheduleRound()
-    })
+    if (position <= this.durable) return done()
+    this.waiters.push({ position, done })
+    this.scheduleRound()
   }
 
   // Pipelined group commit: whatever was queued when a write starts is written together, and
@@ -118,7 +133,8 @@ class SpoolSegment implements JournalSegment {
 
   private advance(): void {
     if (this.error) return
-    if (!this.writing && this.queued.length > 0) {
+    if (!this.writing && this.appended > this.written) {
+      this.closeOpenRange()
       const buffers = this.queued
       const upTo = this.appended
       this.queued = []
@@ -137,11 +153,28 @@ class SpoolSegment implements JournalSegment {
         () => {
           this.durable = upTo
           this.syncing = undefined
-          this.waiters = this.waiters.filter((waiter) => (waiter.position <= upTo ? (waiter.resolve(), false) : true))
+          this.answerWaiters(upTo)
           this.advance()
         },
         (err: Error) => this.fail(err),
       )
+    }
+  }
+
+  private answerWaiters(durable: number): void {
+    const waiters = this.waiters
+    let answered = 0
+    while (answered < waiters.length && waiters[answered]!.position <= durable) answered++
+    if (answered === 0) return
+    for (const waiter of waiters.splice(0, answered)) {
+      // A throwing waiter must not fail the segment (this runs inside its promise chain).
+      try {
+        waiter.done()
+      } catch (err) {
+        process.nextTick(() => {
+          throw err
+        })
+      }
     }
   }
 
@@ -150,7 +183,8 @@ class SpoolSegment implements JournalSegment {
     if (this.error) return
     this.error = err
     this.queued = []
-    for (const waiter of this.waiters.splice(0)) waiter.reject(err)
+    this.openSource = undefined
+    for (const waiter of this.waiters.splice(0)) waiter.done(err)
     this.spool.failed(err, this.path)
   }
 

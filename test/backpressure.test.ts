@@ -17,8 +17,12 @@ t.test('a client cannot push a body faster than zlib takes it', async (t) => {
   const gate = new Promise<void>((resolve) => (openGate = resolve))
   const gatedZlib = {
     ...zlib,
-    gzip: (raw: Buffer, options: zlib.ZlibOptions, callback: (error: Error | null, result: Buffer) => void) =>
-      void gate.then(() => zlib.gzip(raw, options, callback)),
+    createGzip: (options?: zlib.ZlibOptions) => {
+      const gzip = zlib.createGzip(options) as zlib.Gzip & { _transform: (chunk: Buffer, encoding: string, callback: () => void) => void }
+      const transform = gzip._transform.bind(gzip)
+      gzip._transform = (chunk, encoding, callback) => void gate.then(() => transform(chunk, encoding, callback))
+      return gzip
+    },
   }
   // Mocks reach only the module loaded: the batch writer gets the gated zlib, the server that writer.
   const batchWriter = await t.mockImport('../src/batch/batch-writer.js', { 'node:zlib': gatedZlib })

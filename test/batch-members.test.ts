@@ -183,29 +183,36 @@ t.test('through the server: many 64 KiB bodies at once come back byte-exact from
 })
 
 t.test('members that finish out of order are concatenated in hand-off order', async (t) => {
-  // zlib whose first job finishes only after the three after it (jobs 2-4 first, then 1).
+  // zlib whose first member finishes only after the three after it (members 2-4 first, then 1):
+  // members are handed to engines in order, so the n-th Z_FINISH flush ends the n-th member.
   const finished: number[] = []
   let calls = 0
   let releaseFirst: (() => void) | undefined
-  const laterDone: number[] = []
+  const laterDone = new Set<number>()
   const reorderingZlib = {
     ...zlib,
-    gzip: (raw: Buffer, options: zlib.ZlibOptions, callback: (error: Error | null, result: Buffer) => void) => {
-      const call = ++calls
-      zlib.gzip(raw, options, (error, result) => {
-        const done = () => {
-          finished.push(call)
-          callback(error, result)
-        }
-        if (call === 1) {
-          releaseFirst = done
-          if (laterDone.length === 3) done()
-        } else {
+    createGzip: (options?: zlib.ZlibOptions) => {
+      const engine = zlib.createGzip(options)
+      const flush = engine.flush.bind(engine) as (kind: number, callback: () => void) => void
+      engine.flush = ((kind: number, callback: () => void) => {
+        const call = ++calls
+        flush(kind, () => {
+          const done = () => {
+            finished.push(call)
+            callback()
+          }
+          if (call === 1) {
+            releaseFirst = done
+            if (laterDone.size === 3) done()
+            return
+          }
           done()
-          if (call <= 4) laterDone.push(call)
-          if (laterDone.length === 3 && call <= 4) releaseFirst?.()
-        }
-      })
+          if (call > 4) return
+          laterDone.add(call)
+          if (laterDone.size === 3) releaseFirst?.()
+        })
+      }) as typeof engine.flush
+      return engine
     },
   }
   const { BatchWriter: MockedWriter } = await t.mockImport<typeof import('../src/batch/batch-writer.js')>('../src/batch/batch-writer.js', { 'node:zlib': reorderingZlib })
@@ -223,4 +230,37 @@ t.test('members that finish out of order are concatenated in hand-off order', as
   t.equal(splitMembers(sealed[0]!.body).length, calls, `${calls} members`)
   t.ok(gunzipSync(sealed[0]!.body).equals(Buffer.concat(expected)), 'the body is the frames in the order written')
   t.same([...readBatchBody(sealed[0]!.body)].map(({ event }) => event.reqId), reqIds(1, 40), 'decoded events in order')
+})
+
+t.test('a member zlib fails on: the batch is not sealed, its waiters get the error, the next batch compresses', async (t) => {
+  // The second engine created fails on its first member.
+  let created = 0
+  const failingZlib = {
+    ...zlib,
+    createGzip: (options?: zlib.ZlibOptions) => {
+      const engine = zlib.createGzip(options)
+      if (++created === 2) {
+        const write = engine.write.bind(engine) as (chunk: Buffer) => boolean
+        engine.write = ((chunk: Buffer) => {
+          process.nextTick(() => engine.destroy(Object.assign(new Error('zlib: out of memory'), { code: 'Z_MEM_ERROR' })))
+          return write(chunk)
+        }) as typeof engine.write
+      }
+      return engine
+    },
+  }
+  const { BatchWriter: MockedWriter } = await t.mockImport<typeof import('../src/batch/batch-writer.js')>('../src/batch/batch-writer.js', { 'node:zlib': failingZlib })
+  const sealed: SealedBatch[] = []
+  const reported: Error[] = []
+  const writer: BatchWriterClass = new MockedWriter({ serverToken: 'Kz8mNc2Q', stagingBytes: 4096, onSealed: (batch) => sealed.push(batch), onJournalError: (error) => reported.push(error) })
+  for (let reqId = 1; reqId <= 20; reqId++) writer.append(reqDataFrame(reqId, 1, Buffer.alloc(700, reqId), 'base64'))
+  const failed = writer.openBatch!
+  await writer.seal()
+  await t.rejects(failed.stored, { code: 'LS_SPOOL_UNAVAILABLE', message: /could not compress batch .*out of memory/ }, 'the batch’s waiters get the error')
+  t.equal(sealed.length, 0, 'nothing handed on to store')
+  t.match(reported, [{ code: 'LS_SPOOL_UNAVAILABLE' }], 'reported once')
+  for (let reqId = 21; reqId <= 40; reqId++) writer.append(reqDataFrame(reqId, 1, Buffer.alloc(700, reqId), 'base64'))
+  await writer.seal()
+  t.equal(sealed.length, 1, 'the next batch is sealed')
+  t.same([...readBatchBody(sealed[0]!.body)].map(({ event }) => event.reqId), reqIds(21, 40), 'with all its events (a new engine took the failed one’s place)')
 })

@@ -6,7 +6,7 @@
  * compressed bytes, not raw ones. A batch is sealed when it is `batchSeconds` old
  * or holds `maxBatchBytes` of raw events; an empty batch is never sealed.
  */
-import { gzip } from 'node:zlib'
+import { createGzip, constants as zlibConstants, type Gzip, type ZlibReset } from 'node:zlib'
 import { availableParallelism } from 'node:os'
 import { InvalidOptionError, LoggingSystemError } from '../errors.js'
 import { positiveInteger, positiveNumber } from '../option-checks.js'
@@ -99,33 +99,77 @@ export class JournalUnavailableError extends LoggingSystemError {
 }
 
 /**
- * Compresses gzip members with zlib's one-shot gzip (a thread-pool job each), at most
- * `maxInFlight` at once; the others wait in hand-off order. The cap keeps pool threads free for
- * file writes (the spool, the directory sink) and bounds the buffers zlib holds at once.
+ * Compresses gzip members in the libuv thread pool, at most `maxInFlight` at once (one zlib engine
+ * each); the others wait in hand-off order. An engine is kept and reset between members: a fresh
+ * one per member (zlib's one-shot gzip) cost ~20 % more CPU at 256 KiB (bench/RESULTS.md). The cap
+ * keeps pool threads free for file writes (the spool, the directory sink) and bounds zlib's memory.
  */
 export class MemberCompressor {
-  private inFlight = 0
-  private readonly waiting: Array<{ raw: Buffer; done: (error: Error | null, member: Buffer) => void }> = []
+  private readonly idle: MemberEngine[] = []
+  private engines = 0
+  private readonly waiting: MemberJob[] = []
 
   constructor(
     private readonly level: number,
     private readonly maxInFlight: number,
   ) {}
 
-  compress(raw: Buffer, done: (error: Error | null, member: Buffer) => void): void {
-    if (this.inFlight < this.maxInFlight) this.start(raw, done)
-    else this.waiting.push({ raw, done })
+  compress(raw: Buffer, done: MemberJob['done']): void {
+    this.waiting.push({ raw, done })
+    this.startWaiting()
   }
 
-  private start(raw: Buffer, done: (error: Error | null, member: Buffer) => void): void {
-    this.inFlight++
-    gzip(raw, { level: this.level, chunkSize: GZIP_OUTPUT_CHUNK_BYTES }, (error, member) => {
-      this.inFlight--
-      const next = this.waiting.shift()
-      if (next) this.start(next.raw, next.done)
-      done(error, member)
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && (this.idle.length > 0 || this.engines < this.maxInFlight)) {
+      this.run(this.idle.pop() ?? this.newEngine(), this.waiting.shift()!)
+    }
+  }
+
+  private newEngine(): MemberEngine {
+    this.engines++
+    const engine: MemberEngine = { gzip: createGzip({ level: this.level, chunkSize: GZIP_OUTPUT_CHUNK_BYTES }) as Gzip & ZlibReset, chunks: [], job: undefined }
+    engine.gzip.on('data', (chunk: Buffer) => engine.chunks.push(chunk))
+    engine.gzip.on('error', (error: Error) => {
+      // The engine is done for (zlib destroys the stream); its member fails, the next gets a new engine.
+      this.engines--
+      const job = engine.job
+      engine.job = undefined
+      job?.done(error, EMPTY)
+      this.startWaiting()
+    })
+    return engine
+  }
+
+  private run(engine: MemberEngine, job: MemberJob): void {
+    engine.job = job
+    engine.gzip.write(job.raw)
+    // Z_FINISH ends the member (trailer included); reset() starts the next one with a new header.
+    engine.gzip.flush(zlibConstants.Z_FINISH, () => {
+      // Output the stream had to buffer reaches 'data' on a later tick: collect it before reading.
+      setImmediate(() => {
+        if (engine.job !== job) return
+        engine.job = undefined
+        const member = engine.chunks.length === 1 ? engine.chunks[0]! : Buffer.concat(engine.chunks)
+        engine.chunks = []
+        engine.gzip.reset()
+        this.idle.push(engine)
+        job.done(null, member)
+        this.startWaiting()
+      })
     })
   }
+}
+
+interface MemberJob {
+  raw: Buffer
+  done: (error: Error | null, member: Buffer) => void
+}
+
+interface MemberEngine {
+  // reset() works on gzip as on deflate (deflateReset); @types/node lists it for Deflate only.
+  gzip: Gzip & ZlibReset
+  chunks: Buffer[]
+  job: MemberJob | undefined
 }
 
 /** What the batches of one writer share. */

@@ -3,20 +3,21 @@
 // REQ_END frames, as base64 or bin bodies), gzipped on one core in 256 KiB writes like the server's
 // staging buffers (best of 3). Prints per body size, encoding and level: raw MB/s into gzip, the requests per
 // second one core of gzip sustains for those bytes, and stored bytes per request. CPU time, not wall.
-// Then the same bytes as the writer stores them now, one gzip member per 256 KiB staging buffer
-// (formats/batch-v1.md §1): stored bytes per request, and requests/s with members compressing
+// Then the same bytes as the writer stores them now, one gzip member per staging buffer (256 KiB)
+// (formats/batch-v1.md §1), through the writer's MemberCompressor: stored bytes per request, CPU, and requests/s with members compressing
 // `--in-flight` at a time in the thread pool (wall time: what several cores give).
-//   node gzip-limit.mjs [--levels 1,3,6] [--requests 4000] [--in-flight 2]
-import { createGzip, gzip } from 'node:zlib'
+//   node gzip-limit.mjs [--levels 1,3,6] [--requests 4000] [--in-flight 2] [--member-kib 256]
+import { createGzip } from 'node:zlib'
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { frameBytes, reqDataFrame, reqEndFrame } from '../dist/index.js'
+import { MemberCompressor } from '../dist/batch/batch-writer.js'
 import { BODY_SIZES, jsonBody } from './lib/bodies.mjs'
 
-const { values } = parseArgs({ options: { levels: { type: 'string', default: '1,3,6' }, requests: { type: 'string', default: '3000' }, 'in-flight': { type: 'string' } } })
+const { values } = parseArgs({ options: { levels: { type: 'string', default: '1,3,6' }, requests: { type: 'string', default: '3000' }, 'in-flight': { type: 'string' }, 'member-kib': { type: 'string', default: '256' } } })
 const levels = values.levels.split(',').map(Number)
 const inFlight = Number(values['in-flight'] ?? Math.max(2, availableParallelism()))
-const STAGING = 256 * 1024
+const STAGING = Number(values['member-kib']) * 1024
 
 /** The frames of `n` requests with these bodies (cycled), as the server writes them. */
 function frames(bodies, n, encoding) {
@@ -47,36 +48,28 @@ function gzipCpu(raw, level) {
   })
 }
 
-/** One member per 256 KiB, `inFlight` at a time: wall seconds and stored bytes. */
+/** One member per staging buffer through the writer's own MemberCompressor, `inFlight` at a time: wall and CPU seconds, stored bytes. */
 function gzipMembers(raw, level) {
+  const compressor = new MemberCompressor(level, inFlight)
   return new Promise((resolve, reject) => {
-    let next = 0
-    let running = 0
+    let pending = 0
     let out = 0
     const t0 = performance.now()
     const c0 = process.cpuUsage()
-    const start = () => {
-      while (running < inFlight && next < raw.length) {
-        const at = next
-        next += STAGING
-        running++
-        gzip(raw.subarray(at, at + STAGING), { level, chunkSize: 64 * 1024 }, (error, member) => {
-          if (error) return reject(error)
-          running--
-          out += member.length
-          if (next < raw.length) start()
-          else if (running === 0) {
-            const c = process.cpuUsage(c0)
-            resolve({ wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6, out })
-          }
-        })
-      }
+    for (let at = 0; at < raw.length; at += STAGING) {
+      pending++
+      compressor.compress(raw.subarray(at, at + STAGING), (error, member) => {
+        if (error) return reject(error)
+        out += member.length
+        if (--pending > 0) return
+        const c = process.cpuUsage(c0)
+        resolve({ wallS: (performance.now() - t0) / 1000, cpuS: (c.user + c.system) / 1e6, out })
+      })
     }
-    start()
   })
 }
 
-console.log(`| body | bodies | encoding | level | raw bytes / request | MB/s into gzip (one core) | requests/s of gzip alone | stored bytes / request | stored, 256 KiB members | members: requests/s per CPU second | members ${inFlight} at a time: requests/s (wall) |`)
+console.log(`| body | bodies | encoding | level | raw bytes / request | MB/s into gzip (one core) | requests/s of gzip alone | stored bytes / request | stored, ${STAGING / 1024} KiB members | members: requests/s per CPU second | members ${inFlight} at a time: requests/s (wall) |`)
 console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |')
 for (const [name, size] of Object.entries(BODY_SIZES)) {
   const n = Math.max(200, Math.floor(Number(values.requests) * (300 / size) ** 0.5))

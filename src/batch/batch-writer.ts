@@ -21,13 +21,14 @@ export const DEFAULT_GZIP_LEVEL = 3
 /**
  * Frames are written straight into a staging buffer of this size; each full buffer
  * becomes one gzip member (no event gets a buffer of its own; a 64 KiB body chunk,
- * ~87 KiB as base64, fits too). Members this large cost little against one stream:
- * 18 bytes of header and trailer, and a first 32 KiB without history
- * (bench/RESULTS.md: stored bytes, members vs one stream).
+ * ~87 KiB as base64, fits too). bench/RESULTS.md measured members of 512 KiB,
+ * two at a time, at 1.7x one stream's rate for 4 % more CPU and 1.2 % more bytes
+ * (18 bytes of header and trailer, and a first 32 KiB without history, per member);
+ * 256 KiB members cost ~15-30 % more CPU.
  */
-export const DEFAULT_STAGING_BYTES = 256 * 1024
+export const DEFAULT_STAGING_BYTES = 512 * 1024
 /** Staging buffers whose member is compressed are kept for reuse, up to this many (per writer). */
-const SPARE_STAGING_BUFFERS = 16
+const SPARE_STAGING_BUFFERS = 8
 /** zlib's output buffer: one output chunk per member in the usual case, not several. */
 const GZIP_OUTPUT_CHUNK_BYTES = 64 * 1024
 /**
@@ -66,7 +67,7 @@ export interface BatchWriterOptions extends BatchOptions {
   now?: () => number
   /**
    * Size of a staging buffer: the raw bytes of one gzip member (a frame larger than this is a
-   * member of its own). Default: 256 KiB (DEFAULT_STAGING_BYTES).
+   * member of its own). Default: 512 KiB (DEFAULT_STAGING_BYTES).
    */
   stagingBytes?: number
   /** Gzip members compressing at once in the thread pool, over all of this writer's batches. Default: cores, at least 2. */

@@ -27,7 +27,7 @@ const PATH = '/api/post-events?bucket=bench'
 // connections / batch interval by design, so it runs with 1 s batches, at 300 B only.
 const S3_ACK_BATCH_SECONDS = 1
 
-/** serve-<ack> with options: -w<N|auto> (--workers), -gz<level> (--gzip-level), -bin (--body-encoding bin). */
+/** serve-<ack> with options: -w<N|auto> (--workers; without it, one process: --workers 1), -gz<level> (--gzip-level), -bin (--body-encoding bin). */
 const SERVE_VARIANT = /^serve-(immediate|spool|s3)(-(w(\d+|auto)|gz\d|bin))*$/
 const ALL_TARGETS = ['baseline', 'fastify', 'serve-immediate', 'serve-immediate-w2', 'serve-spool', 'serve-s3', 'handle-request']
 
@@ -130,7 +130,8 @@ function commandFor(target, dir, batchSeconds) {
       join(root, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
       '--dir', join(dir, 'batches'), '--spool-dir', join(dir, 'spool'), '--unsent-dir', join(dir, 'unsent'),
       '--ack', ack, '--batch-seconds', String(ack === 's3' ? S3_ACK_BATCH_SECONDS : batchSeconds), '--log-level', 'info',
-      ...(workers ? ['--workers', workers] : []),
+      // No -w suffix is one process (serve's own default is one worker per core).
+      '--workers', workers ?? '1',
       ...(gzipLevel ? ['--gzip-level', gzipLevel] : []),
       ...(bin ? ['--body-encoding', 'bin'] : []),
     ],

@@ -27,7 +27,7 @@ const PATH = '/api/post-events?bucket=bench'
 // connections / batch interval by design, so it runs with 1 s batches, at 300 B only.
 const S3_ACK_BATCH_SECONDS = 1
 
-/** serve-<ack> with options: -w<N|auto> (--workers), -gz<level> (--gzip-level), -bin (--body-encoding bin). */
+/** serve-<ack> with options: -w<N|auto> (--workers; without it, one process: --workers 1), -gz<level> (--gzip-level), -bin (--body-encoding bin). */
 const SERVE_VARIANT = /^serve-(immediate|spool|s3)(-(w(\d+|auto)|gz\d|bin))*$/
 const ALL_TARGETS = ['baseline', 'fastify', 'serve-immediate', 'serve-immediate-w2', 'serve-spool', 'serve-s3', 'handle-request']
 
@@ -130,7 +130,8 @@ function commandFor(target, dir, batchSeconds) {
       join(root, 'bin/logging-system.js'), 'serve', '--port', '0', '--host', '127.0.0.1',
       '--dir', join(dir, 'batches'), '--spool-dir', join(dir, 'spool'), '--unsent-dir', join(dir, 'unsent'),
       '--ack', ack, '--batch-seconds', String(ack === 's3' ? S3_ACK_BATCH_SECONDS : batchSeconds), '--log-level', 'info',
-      ...(workers ? ['--workers', workers] : []),
+      // No -w suffix is one process (serve's own default is one worker per core).
+      '--workers', workers ?? '1',
       ...(gzipLevel ? ['--gzip-level', gzipLevel] : []),
       ...(bin ? ['--body-encoding', 'bin'] : []),
     ],
@@ -352,6 +353,8 @@ export async function runOne(target, sizeName, options) {
     clearInterval(sampler)
     const m = memory(pid)
     row.peakRssMB = Math.max(peakSampledKiB, m?.hwmKiB ?? 0) / 1024
+    // A cluster: the largest single process (a worker), next to the sum above.
+    row.peakProcessRssMB = (m?.maxHwmKiB ?? 0) / 1024
     const loadEnded = Date.now()
     row.batchesDuringLoad = server.flushes.length
     await server.stop()
@@ -402,6 +405,7 @@ export function summarise(runs, options) {
         flushP99Ms: flushP99,
         flushRatio: median(mine.map((r) => r.flushP99Ms / r.steadyP99Ms)),
         peakRssMB: Math.max(...mine.map((r) => r.peakRssMB)),
+        peakProcessRssMB: Math.max(...mine.map((r) => r.peakProcessRssMB)),
         cpuUsPerReq: m('cpuUsPerReq'),
         maxStoreLagMs: Math.max(...mine.map((r) => (Number.isFinite(r.maxStoreLagMs) ? r.maxStoreLagMs : -Infinity))),
         flushesInWindow: mine.map((r) => r.flushes ?? 0),
@@ -415,13 +419,13 @@ export function summarise(runs, options) {
 
 export function formatTable(rows) {
   const lines = [
-    '| target | body | req/s | × baseline | p50 ms | p99 ms | steady p99 ms | flush p99 ms (× steady) | peak RSS MB | CPU µs/req | batch store lag, max ms | errors / non-2xx |',
+    '| target | body | req/s | × baseline | p50 ms | p99 ms | steady p99 ms | flush p99 ms (× steady) | peak RSS MB (largest process) | CPU µs/req | batch store lag, max ms | errors / non-2xx |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for (const r of rows) {
     const flush = Number.isFinite(r.flushP99Ms) ? `${fmt(r.flushP99Ms, 1)} (${fmt(r.flushRatio, 2)}×)` : r.target.startsWith('serve') || r.target === 'handle-request' ? 'no flush in run' : '–'
     lines.push(
-      `| ${r.target} | ${r.size} | ${fmt(r.reqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.steadyP99Ms, 1)} | ${flush} | ${fmt(r.peakRssMB, 0)} | ${fmt(r.cpuUsPerReq, 0)} | ${fmt(r.maxStoreLagMs, 0)} | ${r.errors} / ${r.non2xx} |`,
+      `| ${r.target} | ${r.size} | ${fmt(r.reqPerSec)} | ${fmt(r.ratio, 2)} | ${fmt(r.p50Ms, 1)} | ${fmt(r.p99Ms, 1)} | ${fmt(r.steadyP99Ms, 1)} | ${flush} | ${fmt(r.peakRssMB, 0)} (${fmt(r.peakProcessRssMB, 0)}) | ${fmt(r.cpuUsPerReq, 0)} | ${fmt(r.maxStoreLagMs, 0)} | ${r.errors} / ${r.non2xx} |`,
     )
   }
   return lines.join('\n')

@@ -32,11 +32,15 @@ function bodiesOf(requests: Array<{ body: Buffer; outcomeName: string }>): Map<s
   return counts
 }
 
-t.test('ack=spool: SIGKILL under load, restart on the same spool: every acknowledged request is delivered', async (t) => {
+// One process, and a cluster (the default on a multi-core machine): SIGKILL of its primary makes node
+// end every worker at once (a worker exits when its primary's channel closes), as abrupt as a crash.
+for (const workers of ['1', '2']) t.test(`ack=spool, --workers ${workers}: SIGKILL under load, restart on the same spool: every acknowledged request is delivered`, async (t) => {
   const cwd = tempDir(t)
-  const args = [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--ack', 'spool', '--batch-seconds', '0.5']
+  const args = [BIN, 'serve', '--workers', workers, '--port', '0', '--host', '127.0.0.1', '--ack', 'spool', '--batch-seconds', '0.5']
   const first = spawnNode(t, args, { cwd })
-  const { port } = await first.waitForJson<{ port: number }>((line) => line['msg'] === 'listening')
+  const listening: Array<{ port: number; pid: number }> = []
+  for (let i = 0; i < Number(workers); i++) listening.push(await first.waitForJson<{ port: number; pid: number }>((line) => line['msg'] === 'listening' && (workers === '1' || line['worker'] === i)))
+  const port = listening[0]!.port
   const acknowledged: string[] = []
   let killed = false
   await Promise.all(
@@ -54,22 +58,42 @@ t.test('ack=spool: SIGKILL under load, restart on the same spool: every acknowle
     }),
   )
   await first.exited
-  const segments = readdirSync(join(cwd, 'spool')).filter((name) => name.endsWith('.seg'))
+  const segments = spoolSegments(join(cwd, 'spool'))
   t.ok(segments.length > 0, `${segments.length} segment(s) left in the spool by the killed process`)
 
-  const second = spawnNode(t, [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--ack', 'spool'], { cwd })
-  await second.waitForJson((line) => line['msg'] === 'listening')
+  // The workers of the killed primary go away on their own: the next start waits for that.
+  for (const { pid } of listening) await waitForExit(pid)
+  const second = spawnNode(t, [BIN, 'serve', '--workers', workers, '--port', '0', '--host', '127.0.0.1', '--ack', 'spool'], { cwd })
+  for (let i = 0; i < Number(workers); i++) await second.waitForJson((line) => line['msg'] === 'listening' && (workers === '1' || line['worker'] === i))
   t.equal(await second.stop('SIGTERM'), 0, 'the restarted server delivers the recovered segments and exits 0')
   t.match(second.output(), /recovered a spool segment/)
-  t.same(readdirSync(join(cwd, 'spool')).filter((name) => name.endsWith('.seg')), [], 'the spool is empty afterwards')
+  t.same(spoolSegments(join(cwd, 'spool')), [], 'the spool is empty afterwards')
 
   const delivered = bodiesOf((await readLoggedRequests(join(cwd, 'batches'))).requests)
+  t.ok(acknowledged.length >= 600, `${acknowledged.length} requests acknowledged before the kill`)
   const lost = acknowledged.filter((body) => !delivered.has(body))
   const duplicates = [...delivered.values()].filter((n) => n > 1).length
   t.comment(`${acknowledged.length} acknowledged, ${delivered.size} delivered, ${duplicates} duplicated`)
   t.same(lost, [], '0 acknowledged requests lost')
   t.equal(duplicates, 0, 'recovered batches keep their keys, so none is stored twice')
 })
+
+/** Spool segment files under `directory`, workers' folders included. */
+function spoolSegments(directory: string): string[] {
+  return readdirSync(directory, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.seg'))
+}
+
+/** Resolves once process `pid` is gone. */
+async function waitForExit(pid: number): Promise<void> {
+  for (;;) {
+    try {
+      process.kill(pid, 0)
+    } catch {
+      return
+    }
+    await sleep(20)
+  }
+}
 
 t.test('S3 down under load: backlog bounded, 503 past the limit, everything acknowledged arrives', async (t) => {
   const s3 = await startS3rver()
@@ -150,7 +174,7 @@ t.test('ack=spool, SIGTERM with the sink down: exits non-zero leaving the spool;
   await s3.stop()
   const cwd = tempDir(t)
   const env = { AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey, AWS_REGION: 'us-east-1' }
-  const args = [BIN, 'serve', '--port', '0', '--host', '127.0.0.1', '--ack', 'spool', '--s3-bucket', 'spool-bucket', '--s3-endpoint', s3.endpoint, '--close-timeout-ms', '800', '--skip-sink-check']
+  const args = [BIN, 'serve', '--workers', '1', '--port', '0', '--host', '127.0.0.1', '--ack', 'spool', '--s3-bucket', 'spool-bucket', '--s3-endpoint', s3.endpoint, '--close-timeout-ms', '800', '--skip-sink-check']
   const first = spawnNode(t, args, { cwd, env })
   const { port } = await first.waitForJson<{ port: number }>((line) => line['msg'] === 'listening')
   const acknowledged: string[] = []

@@ -16,31 +16,67 @@ import { tempDir } from './helpers/temp.js'
 const end = (reqId: number) => encodeReqEnd({ reqId, serverTime: 7, ip: '', contentType: '', path: '/', method: 'POST', headers: {}, outcome: 0 })
 
 /**
- * The spool module over a "disk" that tracks, per file, the bytes written and the bytes an
- * fdatasync made durable: only what was written before the sync began. `holdSyncs` keeps each
- * fdatasync from finishing until released, to watch what happens meanwhile.
+ * The spool module over a "disk" that keeps, per file, only what was made durable: the ranges of
+ * writes on an O_DSYNC descriptor that completed, and what an fdatasync covered (the bytes written
+ * before it began). `holdWrites` keeps each synchronized write (and fdatasync) from completing until
+ * released, in any order, to watch what happens meanwhile.
  */
-async function spoolOnTrackedDisk(t: Test, { holdSyncs = false } = {}) {
-  const files = new Map<number, { path: string; written: number; synced: number; syncs: number }>()
+interface TrackedFile {
+  path: string
+  dsync: boolean
+  written: number
+  /** Durable byte ranges [start, end). */
+  durable: Array<[number, number]>
+  /** Synchronized writes and fdatasyncs begun. */
+  syncs: number
+}
+
+/** Durable bytes from offset 0 on, without a gap. */
+function durablePrefix(file: TrackedFile): number {
+  let prefix = 0
+  for (const [start, end] of [...file.durable].sort((a, b) => a[0] - b[0])) if (start <= prefix) prefix = Math.max(prefix, end)
+  return prefix
+}
+
+/** What a crash leaves of `file`: its durable ranges, zeros in between (as a file system may). */
+function afterCrash(file: TrackedFile): Buffer {
+  const content = readFileSync(file.path)
+  const end = Math.max(0, ...file.durable.map(([, to]) => to))
+  const survived = Buffer.alloc(end)
+  for (const [from, to] of file.durable) content.copy(survived, from, from, to)
+  return survived
+}
+
+async function spoolOnTrackedDisk(t: Test, { holdWrites = false } = {}) {
+  const files = new Map<number, TrackedFile>()
   const held: Array<() => void> = []
   const { Spool } = await t.mockImport<typeof import('../src/spool/spool.js')>('../src/spool/spool.js', {
     'node:fs': {
       ...fs,
       openSync: (path: fs.PathLike, flags: fs.OpenMode) => {
         const fd = fs.openSync(path, flags)
-        files.set(fd, { path: String(path), written: 0, synced: 0, syncs: 0 })
+        const dsync = typeof flags === 'number' && (flags & fs.constants.O_DSYNC) !== 0
+        files.set(fd, { path: String(path), dsync, written: 0, durable: [], syncs: 0 })
         return fd
       },
       writeSync: (fd: number, buffer: Uint8Array) => {
+        const file = files.get(fd)!
         const n = fs.writeSync(fd, buffer)
-        files.get(fd)!.written += n
+        if (file.dsync) file.durable.push([file.written, file.written + n])
+        file.written += n
         return n
       },
       // writev resolves with { bytesWritten, buffers } when promisified: keep that shape.
       writev: Object.assign(() => {}, {
-        [promisify.custom]: async (fd: number, buffers: Uint8Array[]) => {
-          const result = await promisify(fs.writev)(fd, buffers)
-          files.get(fd)!.written += result.bytesWritten
+        [promisify.custom]: async (fd: number, buffers: Uint8Array[], position: number) => {
+          const file = files.get(fd)!
+          const result = await promisify(fs.writev)(fd, buffers, position)
+          const start = position ?? file.written
+          file.written = Math.max(file.written, start + result.bytesWritten)
+          if (!file.dsync) return result
+          file.syncs++
+          if (holdWrites) await new Promise<void>((release) => held.push(release))
+          file.durable.push([start, start + result.bytesWritten])
           return result
         },
       }),
@@ -50,27 +86,28 @@ async function spoolOnTrackedDisk(t: Test, { holdSyncs = false } = {}) {
         file.syncs++
         const run = () =>
           fs.fdatasync(fd, (err) => {
-            if (!err) file.synced = Math.max(file.synced, covered)
+            if (!err) file.durable.push([0, covered])
             callback(err)
           })
-        if (holdSyncs) held.push(run)
+        if (holdWrites) held.push(run)
         else run()
       },
     },
   })
-  return { Spool, files, releaseSyncs: () => held.splice(0).forEach((run) => run()) }
+  return { Spool, files, held }
 }
 
 const KEY = 'v1/2011-09-26/19-27-39-638-Z-4hTqA3xP-Kz8mNc2Q-1-v1.gz'
 const settle = () => new Promise((resolve) => setTimeout(resolve, 30))
 
-t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsynced writes still holds every acknowledged event', async (t) => {
+t.test('spool: nothing is acknowledged before it is durable; a disk that loses everything else still holds every acknowledged event', async (t) => {
   const { Spool, files } = await spoolOnTrackedDisk(t)
   const dir = tempDir(t)
   const spool: SpoolClass = new Spool(dir)
   const segment = spool.open(KEY)
   const state = [...files.values()].find((file) => file.path.endsWith('.seg'))!
-  let position = state.written
+  t.ok(state.dsync, 'segments are opened O_DSYNC')
+  let position = Buffer.byteLength(`${SPOOL_MAGIC}${KEY}\n`)
   const acknowledged: number[] = []
   for (let reqId = 1; reqId <= 30; reqId++) {
     const frames = [encodeReqData(reqId, 5, Buffer.from(`body ${reqId}`)), end(reqId)]
@@ -78,16 +115,15 @@ t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsyn
     position += frames[0]!.byteLength + frames[1]!.byteLength
     const mine = position
     const committed = segment.commit().then(() => {
-      t.ok(state.synced >= mine, `reqId ${reqId}: acknowledged only once its bytes are synced (${state.synced} synced, needs ${mine})`)
+      t.ok(durablePrefix(state) >= mine, `reqId ${reqId}: acknowledged only once its bytes are durable (${durablePrefix(state)} durable, needs ${mine})`)
       acknowledged.push(reqId)
     })
     if (reqId % 3 === 0) await committed
   }
   await segment.commit()
-  // A crash now: the disk keeps what was synced, loses the rest.
-  const survived = readFileSync(state.path).subarray(0, state.synced)
+  // A crash now: the disk keeps what was durable, loses the rest.
   const crashDir = tempDir(t)
-  writeFileSync(join(crashDir, state.path.split('/').pop()!), survived)
+  writeFileSync(join(crashDir, state.path.split('/').pop()!), afterCrash(state))
   const [recovered] = await new Spool(crashDir).recover()
   const ends = [...decodeBatchV1(recovered!.frames)].filter(({ event }) => event.type === 2).map(({ event }) => event.reqId)
   t.same(acknowledged.filter((reqId) => !ends.includes(reqId)), [], 'every acknowledged request survives the lost page cache')
@@ -95,34 +131,61 @@ t.test('spool: nothing is acknowledged before fdatasync; a disk that loses unsyn
   await segment.finish()
 })
 
-t.test('spool pipeline: the next write runs while an fdatasync is pending; its waiters are answered only by a later sync', async (t) => {
-  const { Spool, files, releaseSyncs } = await spoolOnTrackedDisk(t, { holdSyncs: true })
+t.test('spool pipeline: a next write runs while one is pending; a waiter is answered only once every write up to its bytes completed', async (t) => {
+  const { Spool, files, held } = await spoolOnTrackedDisk(t, { holdWrites: true })
   const segment = new Spool(tempDir(t)).open(KEY)
   const state = [...files.values()].find((file) => file.path.endsWith('.seg'))!
   const answered: number[] = []
   segment.append(encodeReqData(1, 5, Buffer.from('first')))
   const first = segment.commit().then(() => answered.push(1))
   await settle()
-  t.equal(state.syncs, 1, 'the first round is written and its sync started (held)')
-  const writtenByFirst = state.written
-  segment.append(encodeReqData(2, 5, Buffer.from('second, written while the first sync runs')))
+  t.equal(state.syncs, 1, 'the first round (header and first event) is written, its completion held')
+  segment.append(encodeReqData(2, 5, Buffer.from('second')))
   const second = segment.commit().then(() => answered.push(2))
   await settle()
-  t.ok(state.written > writtenByFirst, 'the second round was written without waiting for the first sync')
-  t.same(answered, [], 'nobody answered while the sync is held')
-  releaseSyncs()
+  t.equal(state.syncs, 1, 'until the header is durable, no other write starts: no later bytes can land without it')
+  held.shift()!()
   await first
-  t.same(answered, [1], 'the first sync answers the first request only: it began before the second write')
+  t.same(answered, [1])
   await settle()
-  t.equal(state.syncs, 2, 'a second sync covers the second write')
-  t.same(answered, [1], 'still held')
-  releaseSyncs()
-  await second
-  t.same(answered, [1, 2])
-  t.equal(state.synced, state.written)
+  t.equal(state.syncs, 2, 'the second round started once the first completed')
+  segment.append(encodeReqData(3, 5, Buffer.from('third, written while the second is pending')))
+  const third = segment.commit().then(() => answered.push(3))
+  await settle()
+  t.equal(state.syncs, 3, 'the third round runs while the second is pending')
+  const [releaseSecond, releaseThird] = held.splice(0)
+  releaseThird!()
+  await settle()
+  t.same(answered, [1], 'the third write completed first, but the second is still pending: nobody is answered')
+  // A crash now keeps the third write and not the second: recovery cuts at the gap.
+  const crashDir = tempDir(t)
+  writeFileSync(join(crashDir, state.path.split('/').pop()!), afterCrash(state))
+  const [recovered] = await new Spool(crashDir).recover()
+  t.same([...decodeBatchV1(recovered!.frames)].map(({ event }) => event.reqId), [1], 'recovery keeps what was acknowledged, before the gap')
+  t.ok(recovered!.tornBytes > 0, 'the bytes after the gap are counted as torn')
+  releaseSecond!()
+  await Promise.all([second, third])
+  t.same(answered, [1, 2, 3], 'both are answered once the second completes, in order')
+  t.equal(durablePrefix(state), state.written)
   const finished = segment.finish()
-  releaseSyncs()
   await finished
+})
+
+t.test('spool recovery: a segment whose first write never completed (empty, a part of its header, zeros) holds nothing and is discarded without an error', async (t) => {
+  const dir = tempDir(t)
+  const header = Buffer.from(`${SPOOL_MAGIC}${KEY}\n`)
+  const name = encodeURIComponent(KEY) + '.seg'
+  const errors: string[] = []
+  for (const content of [Buffer.alloc(0), header.subarray(0, 5), Buffer.concat([header.subarray(0, 12), Buffer.alloc(40)]), Buffer.alloc(300)]) {
+    writeFileSync(join(dir, name), content)
+    const { Spool } = await import('../src/spool/spool.js')
+    const [recovered] = await new Spool(dir, { onError: (err) => errors.push(err.message) }).recover()
+    t.equal(recovered?.key, KEY, `${content.byteLength} bytes: recovered under the key of its file name`)
+    t.equal(recovered?.events, 0, 'no events')
+    await recovered?.discard()
+    t.same(readdirSync(dir), [], 'discarded')
+  }
+  t.same(errors, [], 'no error reported')
 })
 
 t.test('directory sink: temp file, fsync, rename, fsync of the folder; the key never exists half-written', async (t) => {

@@ -45,16 +45,18 @@ export function treeCpuMs(pid) {
   return processTree(pid).reduce((sum, p) => sum + (cpuMs(p) ?? 0), 0)
 }
 
-/** { rssKiB, hwmKiB } summed over `pid` and its children (a cluster's workers). */
+/** { rssKiB, hwmKiB } summed over `pid` and its children (a cluster's workers), and the largest process's peak (maxHwmKiB). */
 export function treeMemory(pid) {
   let rssKiB = 0
   let hwmKiB = 0
+  let maxHwmKiB = 0
   for (const p of processTree(pid)) {
     const m = memory(p)
     if (m) {
       rssKiB += m.rssKiB
       hwmKiB += m.hwmKiB
+      maxHwmKiB = Math.max(maxHwmKiB, m.hwmKiB)
     }
   }
-  return { rssKiB, hwmKiB }
+  return { rssKiB, hwmKiB, maxHwmKiB }
 }

@@ -32,7 +32,7 @@ export const command: CliCommand = {
     { name: 'ack', type: 'string', default: DEFAULT_ACK_MODE, description: `When to answer: ${ACK_MODES.join(', ')} (see docs/serve.md, "Acknowledgement").` },
     { name: 'spool-dir', type: 'string', default: DEFAULT_SPOOL_DIRECTORY, description: 'Spool for --ack spool; left-over segments are delivered at start.' },
     { name: 'max-backlog-bytes', type: 'integer', default: DEFAULT_MAX_BACKLOG_BYTES, description: 'Past this many bytes waiting for the sink, new requests get 503.' },
-    { name: 'workers', type: 'string', default: '1', description: 'Processes sharing the port (node:cluster), or `auto`: one per core (os.availableParallelism()); each has its own serverToken, spool and batches.' },
+    { name: 'workers', type: 'string', default: 'auto', description: 'Processes sharing the port (node:cluster): `auto` is one per core (os.availableParallelism()), 1 is a single process; each worker has its own serverToken, spool and batches.' },
     { name: 'admin-port', type: 'integer', description: 'Port for /healthz, /readyz and /metrics (off when unset).' },
     { name: 'admin-host', type: 'string', default: '127.0.0.1', description: 'Address for the admin port.' },
     { name: 'batch-seconds', type: 'number', default: DEFAULT_BATCH_SECONDS, description: 'Seal a batch this many seconds after its first event.' },

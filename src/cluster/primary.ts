@@ -30,6 +30,8 @@ export const WORKER_INDEX_ENV = 'LOGGING_SYSTEM_WORKER_INDEX'
 const RESTART_BACKOFF_MS = 1000
 /** A worker that dies this soon after its start failed to start (a port in use, a sink that fails its check). */
 const IMMEDIATE_FAILURE_MS = 5000
+/** On stop, a worker that has not listened yet is given this long to, before SIGTERM reaches it anyway. */
+const STARTING_WORKER_STOP_GRACE_MS = 5000
 /** After this many failures to start in a row, the primary gives up instead of restarting forever. */
 export const MAX_START_FAILURES = 3
 
@@ -40,16 +42,36 @@ export interface WorkerStatusMessage {
   reason?: string
 }
 
+/**
+ * A worker that could not start for a reason the operator must fix (the sink fails its check, the
+ * port is taken): every worker would fail alike, so the primary says it once and stops.
+ */
+export interface WorkerStartFailureMessage {
+  type: 'logging-system:start-failed'
+  message: string
+  exitCode: number
+}
+
+interface WorkerEntry {
+  worker: Worker
+  startedAt: number
+  /** True once its server listens (and so handles SIGTERM). */
+  listening: boolean
+  status?: WorkerStatusMessage
+}
+
 export interface ClusterOptions {
   workers: number
   logger: ServerLogger
   stopSignal: Promise<string>
+  /** Called once with the first worker start failure's line (the CLI writes it to stderr). */
+  onStartFailure: (message: string) => void
   admin?: { port: number; host: string }
 }
 
 export async function runClusterPrimary(options: ClusterOptions): Promise<number> {
   const { logger } = options
-  const workers = new Map<number, { worker: Worker; startedAt: number; status?: WorkerStatusMessage }>()
+  const workers = new Map<number, WorkerEntry>()
   let stopping = false
   let worstExitCode = 0
   const startFailures = new Map<number, number>()
@@ -85,12 +107,23 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     })
   })
 
+  let startFailure: WorkerStartFailureMessage | undefined
+  function startFailed(message: WorkerStartFailureMessage): void {
+    if (startFailure) return
+    startFailure = message
+    options.onStartFailure(message.message)
+    worstExitCode = Math.max(worstExitCode, message.exitCode)
+    giveUp(message.message)
+  }
+
   function fork(index: number): void {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) })
-    const entry: { worker: Worker; startedAt: number; status?: WorkerStatusMessage } = { worker, startedAt: Date.now() }
+    const entry: WorkerEntry = { worker, startedAt: Date.now(), listening: false }
+    worker.once('listening', () => (entry.listening = true))
     workers.set(index, entry)
-    worker.on('message', (message: WorkerStatusMessage) => {
+    worker.on('message', (message: WorkerStatusMessage | WorkerStartFailureMessage) => {
       if (message?.type === 'logging-system:status') entry.status = message
+      else if (message?.type === 'logging-system:start-failed') startFailed(message)
     })
   }
 
@@ -104,7 +137,21 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
   const signal = await Promise.race([options.stopSignal, gaveUp])
   stopping = true
   logger.info({ signal }, 'stopping workers')
-  for (const { worker } of workers.values()) worker.process.kill('SIGTERM')
+  // A worker still starting may not handle SIGTERM yet (it would die of it, unclean): it is told once it listens.
+  for (const entry of workers.values()) {
+    if (entry.listening) entry.worker.process.kill('SIGTERM')
+    else {
+      let told = false
+      const tell = () => {
+        if (told || entry.worker.isDead()) return
+        told = true
+        entry.worker.process.kill('SIGTERM')
+      }
+      entry.worker.once('listening', tell)
+      // One that never gets to listen (a hung start) is stopped anyway.
+      setTimeout(tell, STARTING_WORKER_STOP_GRACE_MS).unref()
+    }
+  }
   check()
   await allExited
   await admin?.close()

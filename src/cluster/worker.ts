@@ -8,7 +8,7 @@ import cluster from 'node:cluster'
 import { join } from 'node:path'
 import { AggregatorRegistry, type Registry } from 'prom-client'
 import type { LoggingServer } from '../servers/logging-server.js'
-import { WORKER_INDEX_ENV, type WorkerStatusMessage } from './primary.js'
+import { WORKER_INDEX_ENV, type WorkerStartFailureMessage, type WorkerStatusMessage } from './primary.js'
 
 /** This worker's index (0..N-1), or undefined outside a cluster worker. */
 export function workerIndex(): number | undefined {
@@ -37,4 +37,15 @@ export function reportStatusToPrimary(server: LoggingServer): void {
   }
   report()
   setInterval(report, 1000).unref()
+}
+
+/**
+ * Tells the primary why this worker could not start (it prints the line once and stops every
+ * worker); resolves once the message is sent, since the worker exits right after.
+ */
+export function reportStartFailureToPrimary(failure: { message: string; exitCode: number }): Promise<void> {
+  return new Promise((resolve) => {
+    if (!process.connected || !process.send) return resolve()
+    process.send({ type: 'logging-system:start-failed', ...failure } satisfies WorkerStartFailureMessage, undefined, {}, () => resolve())
+  })
 }

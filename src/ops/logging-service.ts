@@ -9,7 +9,7 @@ import { pino } from 'pino'
 import { SinkUnusableError } from '../errors.js'
 import { runClusterPrimary } from '../cluster/primary.js'
 import { rehomeLeftovers } from '../cluster/rehome.js'
-import { perWorkerDirectory, reportStatusToPrimary, shareMetricsWithPrimary, workerIndex } from '../cluster/worker.js'
+import { perWorkerDirectory, reportStartFailureToPrimary, reportStatusToPrimary, shareMetricsWithPrimary, workerIndex } from '../cluster/worker.js'
 import { DEFAULT_UNSENT_DIRECTORY, LoggingServer, type LoggingServerOptions } from '../servers/logging-server.js'
 import { DEFAULT_SPOOL_DIRECTORY } from '../spool/spool.js'
 import { createAdminServer, type AdminServer } from './admin-server.js'
@@ -80,7 +80,14 @@ export async function runLoggingService(options: LoggingServiceOptions, io: Serv
       if (moved > 0) logger.warn({ directory, files: moved, workers: options.workers }, 'moved files left by a different number of workers')
     }
     if (options.workers > 1) {
-      return runClusterPrimary({ workers: options.workers, logger, stopSignal: io.stopSignal, ...(options.admin ? { admin: options.admin } : {}) })
+      return runClusterPrimary({
+        workers: options.workers,
+        logger,
+        stopSignal: io.stopSignal,
+        // A worker's failure to start (the same for every worker: the sink, the port) is one line, once.
+        onStartFailure: (message) => io.stderr.write(`logging-system serve: ${message}\n`),
+        ...(options.admin ? { admin: options.admin } : {}),
+      })
     }
   }
   const server = new LoggingServer({
@@ -94,7 +101,9 @@ export async function runLoggingService(options: LoggingServiceOptions, io: Serv
     const failure = startFailure(err as NodeJS.ErrnoException, port, host, flags)
     if (!failure) throw err
     logger.fatal({ code: (err as NodeJS.ErrnoException).code }, failure.message)
-    io.stderr.write(`logging-system serve: ${failure.message}\n`)
+    // A worker tells its primary, which reports it once for all workers and stops them.
+    if (cluster.isWorker) await reportStartFailureToPrimary(failure)
+    else io.stderr.write(`logging-system serve: ${failure.message}\n`)
     await server.close().catch(() => {})
     await admin?.close()
     return failure.exitCode

@@ -26,7 +26,8 @@ export function corsHeadersFor(requestOrigin: string | undefined, options: CorsO
   return Object.fromEntries(pairs(corsHeaderList(requestOrigin, options)))
 }
 
-const ANY_ORIGIN: readonly string[] = ['access-control-allow-origin', '*']
+/** The answer headers when any origin is allowed: one shared list, so callers may cache what they build on it. */
+export const ANY_ORIGIN: readonly string[] = ['access-control-allow-origin', '*']
 
 /** The same headers as a flat [name, value, ...] list (what writeHead takes cheapest); '*' needs no allocation. */
 export function corsHeaderList(requestOrigin: string | undefined, options: CorsOptions = {}): readonly string[] {

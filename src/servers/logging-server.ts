@@ -25,7 +25,7 @@ import { DEFAULT_SPOOL_DIRECTORY, Spool } from '../spool/spool.js'
 import { AnswerProfiles, type AnswerProfile } from './answer-profiles.js'
 import { recoverLeftovers, saveUnsent, type LeftoverPlaces } from '../spool/leftovers.js'
 import { silentLogger, type ServerLogger } from '../logger.js'
-import { corsHeaderList, preflightHeaders, type CorsOptions } from './cors.js'
+import { ANY_ORIGIN, corsHeaderList, preflightHeaders, type CorsOptions } from './cors.js'
 import { NO_CACHE_HEADERS, pathOf, TRANSPARENT_GIF } from './responses.js'
 
 export const DEFAULT_RESPONSE_STATUS = 200
@@ -515,7 +515,7 @@ export class LoggingServer extends EventEmitter<LoggingServerEvents> {
   private sendFixed(res: ServerResponse, origin: string | undefined, status: number, headers: readonly string[], body: string | Buffer): void {
     if (res.headersSent) return
     const cors = this.settings.cors
-    res.writeHead(status, (cors ? headers.concat(corsHeaderList(origin, cors)) : headers) as string[])
+    res.writeHead(status, (cors ? withCors(headers, corsHeaderList(origin, cors)) : headers) as string[])
     res.end(body)
   }
 }
@@ -543,6 +543,16 @@ function whenDurable(batches: readonly OpenBatch[], ack: 'spool' | 's3', done: (
     if (ack === 'spool') batch.whenCommitted(one)
     else batch.stored.then(() => one(), one)
   }
+}
+
+/** Fixed header lists with `access-control-allow-origin: *` appended, built once each (the common answer). */
+const withAnyOrigin = new WeakMap<readonly string[], readonly string[]>()
+
+function withCors(headers: readonly string[], cors: readonly string[]): readonly string[] {
+  if (cors !== ANY_ORIGIN) return headers.concat(cors)
+  let joined = withAnyOrigin.get(headers)
+  if (!joined) withAnyOrigin.set(headers, (joined = headers.concat(cors)))
+  return joined
 }
 
 // Answers are fixed: their headers are built once (flat lists are the cheapest form for writeHead).

@@ -1,15 +1,20 @@
 /**
  * The spool: a write-ahead journal on local disk, one segment file per batch.
- * Requests are acknowledged (ack=spool) only once their events are fsynced
- * here. Writes use pipelined group commit: every request that ends while a
- * write runs shares the next one, and each write overlaps the previous fsync. A segment is deleted once its batch is stored in the
- * sink; segments left by a process that died are recovered at start.
+ * Requests are acknowledged (ack=spool) only once their events are on disk
+ * here: segment files are opened O_DSYNC, so a write completes only once its
+ * bytes (and the file size) are durable, as write + fdatasync would, in one
+ * thread-pool job instead of two (bench/RESULTS.md: less main-thread time per
+ * round, and lower latency, on this disk). Writes use pipelined group commit:
+ * every request that ends while a write runs shares the next one, and up to
+ * WRITES_IN_FLIGHT writes run at once at their own offsets. A segment is
+ * deleted once its batch is stored in the sink; segments left by a process
+ * that died are recovered at start.
  *
  * Segment file: "LSSPOOL1\n" <object key> "\n" <framed batch V1 events...>
  * A torn tail (a crash mid-write) is cut at the last whole event on recovery;
  * nothing in it was acknowledged.
  */
-import { closeSync, fdatasync, openSync, readdirSync, writeSync, writev, close, mkdirSync, statSync } from 'node:fs'
+import { closeSync, constants, openSync, readdirSync, writev, close, mkdirSync, statSync } from 'node:fs'
 import { readFile, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -23,19 +28,28 @@ const SEGMENT_SUFFIX = '.seg'
 /** After a failed write, wait this long before trying the disk again. */
 export const SPOOL_RETRY_MS = 1000
 
+/**
+ * Writes running at once per segment. Each is durable when it completes; a waiter is answered once
+ * every write up to its bytes has completed (durability is the contiguous prefix, so a crash that
+ * keeps a later write but not an earlier one leaves a gap recovery cuts at, before anything acknowledged).
+ */
+const WRITES_IN_FLIGHT = 2
+/** Segment files: created (never reused), written at explicit offsets, every write synchronized. */
+const SEGMENT_OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC
+
 const writevAsync = promisify(writev)
-const fdatasyncAsync = promisify(fdatasync)
 const closeAsync = promisify(close)
 
 export interface SpoolEvents {
   onError(error: Error, path: string): void
 }
 
-/** Writes `buffers` completely (writev may write less than asked). */
-async function writeAll(fd: number, buffers: Uint8Array[]): Promise<void> {
+/** Writes `buffers` completely at `position` (writev may write less than asked). */
+async function writeAll(fd: number, buffers: Uint8Array[], position: number): Promise<void> {
   let pending = buffers
   while (pending.length > 0) {
-    let written = (await writevAsync(fd, pending)).bytesWritten
+    let written = (await writevAsync(fd, pending, position)).bytesWritten
+    position += written
     const rest: Uint8Array[] = []
     for (const buffer of pending) {
       if (written >= buffer.byteLength) {
@@ -57,12 +71,12 @@ class SpoolSegment implements JournalSegment {
   private openSource: Uint8Array | undefined
   private openStart = 0
   private openEnd = 0
-  /** Bytes appended, handed to write(2), and covered by a finished fdatasync: durable ≤ written ≤ appended. */
-  private appended: number
-  private written: number
-  private durable: number
-  private writing: Promise<void> | undefined
-  private syncing: Promise<void> | undefined
+  /** Bytes appended, handed to a write, and durable (every write up to here completed): durable ≤ submitted ≤ appended. */
+  private appended = 0
+  private submitted = 0
+  private durable = 0
+  /** Writes running, in offset order. */
+  private writes: Array<{ upTo: number; completed: boolean; settled: Promise<void> }> = []
   private roundScheduled = false
   // Waiters in append order, so their positions only grow: answered from the front.
   private waiters: Array<{ position: number; done: (error?: Error) => void }> = []
@@ -74,9 +88,10 @@ class SpoolSegment implements JournalSegment {
     private readonly spool: Spool,
     readonly path: string,
     private readonly fd: number,
-    headerBytes: number,
+    header: Uint8Array,
   ) {
-    this.appended = this.written = this.durable = headerBytes
+    // Written by the first round, ahead of every event (a crash before it leaves a short header, see recover()).
+    this.append(header)
   }
 
   get failed(): boolean {
@@ -118,10 +133,8 @@ class SpoolSegment implements JournalSegment {
     this.scheduleRound()
   }
 
-  // Pipelined group commit: whatever was queued when a write starts is written together, and
-  // the next write runs while the previous one's fdatasync does. An fdatasync covers what was
-  // written before it began, so a waiter is answered only once a sync that began after its
-  // bytes were written has finished. Requests ending in the same loop turn share a write.
+  // Pipelined group commit: whatever was queued when a write starts is written together, and a
+  // next write starts while one runs. Requests ending in the same loop turn share a write.
   private scheduleRound(): void {
     if (this.roundScheduled) return
     this.roundScheduled = true
@@ -132,33 +145,25 @@ class SpoolSegment implements JournalSegment {
   }
 
   private advance(): void {
-    if (this.error) return
-    if (!this.writing && this.appended > this.written) {
-      this.closeOpenRange()
-      const buffers = this.queued
-      const upTo = this.appended
-      this.queued = []
-      this.writing = writeAll(this.fd, buffers).then(
-        () => {
-          this.written = upTo
-          this.writing = undefined
-          this.advance()
-        },
-        (err: Error) => this.fail(err),
-      )
-    }
-    if (!this.syncing && this.written > this.durable) {
-      const upTo = this.written
-      this.syncing = fdatasyncAsync(this.fd).then(
-        () => {
-          this.durable = upTo
-          this.syncing = undefined
-          this.answerWaiters(upTo)
-          this.advance()
-        },
-        (err: Error) => this.fail(err),
-      )
-    }
+    // Until the first write (the header) is durable it runs alone, so no later bytes can land without it.
+    const limit = this.durable === 0 ? 1 : WRITES_IN_FLIGHT
+    if (this.error || this.writes.length >= limit || this.appended === this.submitted) return
+    this.closeOpenRange()
+    const buffers = this.queued
+    const position = this.submitted
+    const write = { upTo: this.appended, completed: false, settled: Promise.resolve() }
+    this.queued = []
+    this.submitted = write.upTo
+    this.writes.push(write)
+    write.settled = writeAll(this.fd, buffers, position).then(
+      () => {
+        write.completed = true
+        while (this.writes[0]?.completed) this.durable = this.writes.shift()!.upTo
+        this.answerWaiters(this.durable)
+        this.advance()
+      },
+      (err: Error) => this.fail(err),
+    )
   }
 
   private answerWaiters(durable: number): void {
@@ -179,7 +184,6 @@ class SpoolSegment implements JournalSegment {
   }
 
   private fail(err: Error): void {
-    this.writing = this.syncing = undefined
     if (this.error) return
     this.error = err
     this.queued = []
@@ -192,8 +196,8 @@ class SpoolSegment implements JournalSegment {
   finish(): Promise<void> {
     this.finishing ??= (async () => {
       if (!this.error && this.appended > this.durable) await this.commit().catch(() => {})
-      // A write or sync can still be running after a failure: the fd is closed only once they are done.
-      while (this.writing || this.syncing) await Promise.allSettled([this.writing, this.syncing])
+      // Writes can still be running after a failure: the fd is closed only once they are done.
+      await Promise.allSettled(this.writes.map((write) => write.settled))
       this.closed = true
       await closeAsync(this.fd).catch(() => {})
     })()
@@ -214,19 +218,34 @@ class SpoolSegment implements JournalSegment {
  * against the header's bytes.
  */
 function segmentHeader(content: Buffer, fileName: string): { key: string; bytes: number } | undefined {
+  const fromName = keyOfFileName(fileName)
+  // The header is written by the first round (alone in flight), like the events: a crash before it
+  // completed leaves a part of it, maybe followed by zeros, and nothing acknowledged.
+  if (fromName !== undefined) {
+    const expected = Buffer.from(`${SPOOL_MAGIC}${fromName}\n`)
+    let matched = 0
+    while (matched < content.byteLength && matched < expected.byteLength && content[matched] === expected[matched]) matched++
+    if (matched < expected.byteLength && content.subarray(matched).every((byte) => byte === 0)) return { key: fromName, bytes: content.byteLength }
+  }
   if (!content.subarray(0, SPOOL_MAGIC.length).equals(Buffer.from(SPOOL_MAGIC))) return undefined
   const newline = content.indexOf(0x0a, SPOOL_MAGIC.length)
   const key = newline > 0 ? content.subarray(SPOOL_MAGIC.length, newline).toString() : ''
   if (parseObjectKey(key)) return { key, bytes: newline + 1 }
+  if (fromName === undefined) return undefined
+  const expected = Buffer.from(`${SPOOL_MAGIC}${fromName}\n`)
+  if (!content.subarray(0, expected.byteLength).equals(expected)) return undefined
+  return { key: fromName, bytes: expected.byteLength }
+}
+
+/** The object key a segment's file name encodes, if it is one. */
+function keyOfFileName(fileName: string): string | undefined {
   let named: string
   try {
     named = decodeURIComponent(fileName.slice(0, -SEGMENT_SUFFIX.length))
   } catch {
     return undefined
   }
-  const expected = Buffer.from(`${SPOOL_MAGIC}${named}\n`)
-  if (!parseObjectKey(named) || !content.subarray(0, expected.byteLength).equals(expected)) return undefined
-  return { key: named, bytes: expected.byteLength }
+  return parseObjectKey(named) ? named : undefined
 }
 
 export interface RecoveredSegment {
@@ -268,11 +287,8 @@ export class Spool implements BatchJournal {
     let fd: number | undefined
     try {
       mkdirSync(this.directory, { recursive: true })
-      fd = openSync(path, 'wx')
-      const header = Buffer.from(`${SPOOL_MAGIC}${key}\n`)
-      writeSync(fd, header)
-      this.bytes += header.byteLength
-      return new SpoolSegment(this, path, fd, header.byteLength)
+      fd = openSync(path, SEGMENT_OPEN_FLAGS)
+      return new SpoolSegment(this, path, fd, Buffer.from(`${SPOOL_MAGIC}${key}\n`))
     } catch (err) {
       if (fd !== undefined) closeSync(fd)
       this.failed(err as Error, path)

@@ -3,21 +3,20 @@
 // REQ_END frames, as base64 or bin bodies), gzipped on one core in 256 KiB writes like the server's
 // staging buffers (best of 3). Prints per body size, encoding and level: raw MB/s into gzip, the requests per
 // second one core of gzip sustains for those bytes, and stored bytes per request. CPU time, not wall.
-// Then the same bytes as the writer stores them now, one gzip member per staging buffer (256 KiB)
+// Then the same bytes as the writer stores them now, one gzip member per staging buffer (512 KiB)
 // (formats/batch-v1.md §1), through the writer's MemberCompressor: stored bytes per request, CPU, and requests/s with members compressing
 // `--in-flight` at a time in the thread pool (wall time: what several cores give).
-//   node gzip-limit.mjs [--levels 1,3,6] [--requests 4000] [--in-flight 2] [--member-kib 256]
+//   node gzip-limit.mjs [--levels 1,3,6] [--requests 4000] [--in-flight <writer default>] [--member-kib 512]
 import { createGzip } from 'node:zlib'
-import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { frameBytes, reqDataFrame, reqEndFrame } from '../dist/index.js'
-import { MemberCompressor } from '../dist/batch/batch-writer.js'
+import { DEFAULT_MAX_MEMBERS_IN_FLIGHT, DEFAULT_STAGING_BYTES, MemberCompressor } from '../dist/batch/batch-writer.js'
 import { BODY_SIZES, jsonBody } from './lib/bodies.mjs'
 
-const { values } = parseArgs({ options: { levels: { type: 'string', default: '1,3,6' }, requests: { type: 'string', default: '3000' }, 'in-flight': { type: 'string' }, 'member-kib': { type: 'string', default: '256' } } })
+const { values } = parseArgs({ options: { levels: { type: 'string', default: '1,3,6' }, requests: { type: 'string', default: '3000' }, 'in-flight': { type: 'string' }, 'member-kib': { type: 'string' } } })
 const levels = values.levels.split(',').map(Number)
-const inFlight = Number(values['in-flight'] ?? Math.max(2, availableParallelism()))
-const STAGING = Number(values['member-kib']) * 1024
+const inFlight = Number(values['in-flight'] ?? DEFAULT_MAX_MEMBERS_IN_FLIGHT)
+const STAGING = values['member-kib'] ? Number(values['member-kib']) * 1024 : DEFAULT_STAGING_BYTES
 
 /** The frames of `n` requests with these bodies (cycled), as the server writes them. */
 function frames(bodies, n, encoding) {

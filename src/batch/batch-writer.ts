@@ -136,9 +136,14 @@ export class MemberCompressor {
     this.engines++
     const engine: MemberEngine = { gzip: createGzip({ level: this.level, chunkSize: GZIP_OUTPUT_CHUNK_BYTES }) as Gzip & ZlibReset, chunks: [], job: undefined }
     engine.gzip.on('data', (chunk: Buffer) => engine.chunks.push(chunk))
+    let failed = false
     engine.gzip.on('error', (error: Error) => {
       // The engine is done for (zlib destroys the stream); its member fails, the next gets a new engine.
+      if (failed) return
+      failed = true
       this.engines--
+      const idleAt = this.idle.indexOf(engine)
+      if (idleAt >= 0) this.idle.splice(idleAt, 1)
       const job = engine.job
       engine.job = undefined
       job?.done(error, EMPTY)

@@ -5,6 +5,7 @@
 import t from 'tap'
 import * as zlib from 'node:zlib'
 import { gunzipSync, gzipSync, inflateRawSync } from 'node:zlib'
+import { execFileSync } from 'node:child_process'
 import { request } from 'undici'
 import { BatchWriter, LoggingServer, encodeReqData, frameBytes, reqDataFrame, reqEndFrame, type SealedBatch } from '../src/index.js'
 import type { BatchWriter as BatchWriterClass } from '../src/batch/batch-writer.js'
@@ -263,4 +264,27 @@ t.test('a member zlib fails on: the batch is not sealed, its waiters get the err
   await writer.seal()
   t.equal(sealed.length, 1, 'the next batch is sealed')
   t.same([...readBatchBody(sealed[0]!.body)].map(({ event }) => event.reqId), reqIds(21, 40), 'with all its events (a new engine took the failed one’s place)')
+})
+
+t.test('other gzip readers read every member too: gzip -dc and Python’s gzip module', async (t) => {
+  const sealed: SealedBatch[] = []
+  const writer = new BatchWriter({ serverToken: 'Kz8mNc2Q', stagingBytes: 64 * 1024, onSealed: (batch) => sealed.push(batch) })
+  for (let reqId = 1; reqId <= 40; reqId++) {
+    const body = Buffer.alloc(9000)
+    for (let i = 0; i < body.length; i += 4) body.writeUInt32LE(((i + reqId) * 2654435761) >>> 0, i)
+    writer.append(reqDataFrame(reqId, 1_764_000_000_000 + reqId, body, 'bin'))
+  }
+  await writer.seal()
+  const body = sealed[0]!.body
+  const raw = gunzipSync(body)
+  t.ok(splitMembers(body).length > 3, 'several members')
+  t.ok(execFileSync('gzip', ['-dc'], { input: body, maxBuffer: 64 * 1024 * 1024 }).equals(raw), 'gzip -dc: all members')
+  let python: Buffer | undefined
+  try {
+    python = execFileSync('python3', ['-c', 'import gzip, sys; sys.stdout.buffer.write(gzip.decompress(sys.stdin.buffer.read()))'], { input: body, maxBuffer: 64 * 1024 * 1024 })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+  }
+  if (python) t.ok(python.equals(raw), 'Python gzip.decompress: all members')
+  else t.comment('python3 is not installed: Python’s reader not checked')
 })

@@ -21,10 +21,10 @@ export const DEFAULT_GZIP_LEVEL = 3
 /**
  * Frames are written straight into a staging buffer of this size; each full buffer
  * becomes one gzip member (no event gets a buffer of its own; a 64 KiB body chunk,
- * ~87 KiB as base64, fits too). bench/RESULTS.md measured members of 512 KiB,
- * two at a time, at 1.7x one stream's rate for 4 % more CPU and 1.2 % more bytes
- * (18 bytes of header and trailer, and a first 32 KiB without history, per member);
- * 256 KiB members cost ~15-30 % more CPU.
+ * ~87 KiB as base64, fits too). Measured (bench/results/2026-11-26-members-misc.json):
+ * members of 512 KiB, two at a time, compress at 1.7x one stream's rate for 1 % more
+ * CPU and 1.2 % more bytes (18 bytes of header and trailer, and a first 32 KiB
+ * without history, per member); 256 KiB members cost 8 % more CPU.
  */
 export const DEFAULT_STAGING_BYTES = 512 * 1024
 /** Staging buffers whose member is compressed are kept for reuse, up to this many (per writer). */
@@ -40,7 +40,8 @@ export const GZIP_BACKLOG_HIGH_WATER_BYTES = 2 * 1024 * 1024
 /**
  * Members compressing at once: twice the cores (at least 2), so every core has zlib work while the
  * main thread fills the next buffer (measured on 2 cores at 64 KiB bodies: 2 in flight 3,900 req/s,
- * 3 4,300, 4 4,450; bench/RESULTS.md). The compression backlog (2 MiB, 4 members) bounds memory.
+ * 3 4,300, 4 4,450; bench/results/2026-11-26-members-misc.json). The compression backlog (2 MiB,
+ * 4 members) bounds memory.
  */
 export const DEFAULT_MAX_MEMBERS_IN_FLIGHT = Math.max(2, 2 * availableParallelism())
 
@@ -106,7 +107,7 @@ export class JournalUnavailableError extends LoggingSystemError {
 /**
  * Compresses gzip members in the libuv thread pool, at most `maxInFlight` at once (one zlib engine
  * each); the others wait in hand-off order. An engine is kept and reset between members: a fresh
- * one per member (zlib's one-shot gzip) cost ~20 % more CPU at 256 KiB (bench/RESULTS.md). The cap
+ * one per member (zlib's one-shot gzip) cost ~12-20 % more CPU (bench/results/2026-11-26-members-misc.json). The cap
  * bounds zlib's threads and memory (an engine holds ~300 KB of deflate state); file writes (the
  * spool) share libuv's pool (4 threads unless UV_THREADPOOL_SIZE says otherwise) and may wait for a
  * member (~1.5 ms for 512 KiB) when all its threads compress.

@@ -22,9 +22,9 @@ export const DEFAULT_GZIP_LEVEL = 3
  * Frames are written straight into a staging buffer of this size; each full buffer
  * becomes one gzip member (no event gets a buffer of its own; a 64 KiB body chunk,
  * ~87 KiB as base64, fits too). Measured (bench/results/2026-11-26-members-misc.json):
- * members of 512 KiB, two at a time, compress at 1.7x one stream's rate for 1 % more
+ * members of 512 KiB, two at a time, compress at 1.7x one stream's rate for 1-4 % more
  * CPU and 1.2 % more bytes (18 bytes of header and trailer, and a first 32 KiB
- * without history, per member); 256 KiB members cost 8 % more CPU.
+ * without history, per member); 256 KiB members cost 8-14 % more CPU.
  */
 export const DEFAULT_STAGING_BYTES = 512 * 1024
 /** Staging buffers whose member is compressed are kept for reuse, up to this many (per writer). */

@@ -288,3 +288,17 @@ t.test('other gzip readers read every member too: gzip -dc and Python’s gzip m
   if (python) t.ok(python.equals(raw), 'Python gzip.decompress: all members')
   else t.comment('python3 is not installed: Python’s reader not checked')
 })
+
+t.test('a reader waiting on staged bytes alone gets them compressed (a member cut early) instead of waiting for the seal', async (t) => {
+  const sealed: SealedBatch[] = []
+  const writer = new BatchWriter({ serverToken: 'Kz8mNc2Q', batchSeconds: 3600, compressionBacklogBytes: 2048, onSealed: (batch) => sealed.push(batch) })
+  writer.append(reqDataFrame(1, 1, Buffer.alloc(3000, 1), 'bin'))
+  t.ok(writer.congested, 'congested: 3 KB staged, none compressing')
+  await new Promise<void>((resolve) => writer.whenUncongested(resolve))
+  t.notOk(writer.congested, 'resumed with the batch still open')
+  t.equal(sealed.length, 0, 'not sealed')
+  writer.append(reqDataFrame(2, 2, Buffer.alloc(100, 2), 'bin'))
+  await writer.seal()
+  t.equal(splitMembers(sealed[0]!.body).length, 2, 'the early cut made a member of its own')
+  t.same([...readBatchBody(sealed[0]!.body)].map(({ event }) => event.reqId), [1, 2])
+})

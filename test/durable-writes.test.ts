@@ -131,9 +131,33 @@ t.test('spool: nothing is acknowledged before it is durable; a disk that loses e
   await segment.finish()
 })
 
-t.test('spool pipeline: a next write runs while one is pending; a waiter is answered only once every write up to its bytes completed', async (t) => {
+t.test('spool, one write in flight (the default): the next round starts once the write before it completed', async (t) => {
   const { Spool, files, held } = await spoolOnTrackedDisk(t, { holdWrites: true })
   const segment = new Spool(tempDir(t)).open(KEY)
+  const state = [...files.values()].find((file) => file.path.endsWith('.seg'))!
+  const answered: number[] = []
+  const commits: Promise<unknown>[] = []
+  for (let reqId = 1; reqId <= 3; reqId++) {
+    segment.append(encodeReqData(reqId, 5, Buffer.from(`request ${reqId}`)))
+    commits.push(segment.commit().then(() => answered.push(reqId)))
+    await settle()
+  }
+  t.equal(state.syncs, 1, 'one write runs; requests 2 and 3 wait for the next round')
+  held.shift()!()
+  await commits[0]
+  await settle()
+  t.same(answered, [1], 'the first write answers the first request only')
+  t.equal(state.syncs, 2, 'the next round carries requests 2 and 3 together')
+  held.shift()!()
+  await Promise.all(commits)
+  t.same(answered, [1, 2, 3])
+  t.equal(state.syncs, 2, 'two rounds for three requests')
+  await segment.finish()
+})
+
+t.test('spool with two writes in flight: a next write runs while one is pending; a waiter is answered only once every write up to its bytes completed', async (t) => {
+  const { Spool, files, held } = await spoolOnTrackedDisk(t, { holdWrites: true })
+  const segment = new Spool(tempDir(t), undefined, { writesInFlight: 2 }).open(KEY)
   const state = [...files.values()].find((file) => file.path.endsWith('.seg'))!
   const answered: number[] = []
   segment.append(encodeReqData(1, 5, Buffer.from('first')))

@@ -4,9 +4,9 @@
  * here: segment files are opened O_DSYNC, so a write completes only once its
  * bytes (and the file size) are durable, as write + fdatasync would, in one
  * thread-pool job instead of two (bench/RESULTS.md: less main-thread time per
- * round, and lower latency, on this disk). Writes use pipelined group commit:
- * every request that ends while a write runs shares the next one, and up to
- * WRITES_IN_FLIGHT writes run at once at their own offsets. A segment is
+ * round, and lower latency, on this disk). Writes use group commit: every
+ * request that ends while a write runs shares the next one; `writesInFlight`
+ * writes may run at once at their own offsets (default 1). A segment is
  * deleted once its batch is stored in the sink; segments left by a process
  * that died are recovered at start.
  *
@@ -21,6 +21,7 @@ import { promisify } from 'node:util'
 import type { BatchJournal, JournalSegment } from '../batch/batch-journal.js'
 import { decodeBatchV1 } from '../formats/batch-v1/decode.js'
 import { parseObjectKey } from '../formats/batch-v1/object-key.js'
+import { positiveInteger } from '../option-checks.js'
 
 export const DEFAULT_SPOOL_DIRECTORY = './spool'
 export const SPOOL_MAGIC = 'LSSPOOL1\n'
@@ -29,16 +30,21 @@ const SEGMENT_SUFFIX = '.seg'
 export const SPOOL_RETRY_MS = 1000
 
 /**
- * Writes running at once per segment. Each is durable when it completes; a waiter is answered once
- * every write up to its bytes has completed (durability is the contiguous prefix, so a crash that
- * keeps a later write but not an earlier one leaves a gap recovery cuts at, before anything acknowledged).
+ * Writes running at once per segment, by default. One: measured on this machine's disk, a second
+ * write in flight made more, smaller rounds and fewer requests per second at 300 B and 4 KiB
+ * (bench/RESULTS.md, "The spool"); a disk that serves writes in parallel may do better with 2.
  */
-const WRITES_IN_FLIGHT = 2
+export const DEFAULT_SPOOL_WRITES_IN_FLIGHT = 1
 /** Segment files: created (never reused), written at explicit offsets, every write synchronized. */
 const SEGMENT_OPEN_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_DSYNC
 
 const writevAsync = promisify(writev)
 const closeAsync = promisify(close)
+
+export interface SpoolOptions {
+  /** Synchronized writes a segment may have running at once. Default: 1 (DEFAULT_SPOOL_WRITES_IN_FLIGHT). */
+  writesInFlight?: number
+}
 
 export interface SpoolEvents {
   onError(error: Error, path: string): void
@@ -145,8 +151,11 @@ class SpoolSegment implements JournalSegment {
   }
 
   private advance(): void {
-    // Until the first write (the header) is durable it runs alone, so no later bytes can land without it.
-    const limit = this.durable === 0 ? 1 : WRITES_IN_FLIGHT
+    // Each write is durable when it completes; a waiter is answered once every write up to its bytes
+    // has (durability is the contiguous prefix: a crash that keeps a later write but not an earlier
+    // one leaves a gap recovery cuts at, before anything acknowledged). Until the first write (the
+    // header) is durable it runs alone, so no later bytes can land without it.
+    const limit = this.durable === 0 ? 1 : this.spool.writesInFlight
     if (this.error || this.writes.length >= limit || this.appended === this.submitted) return
     this.closeOpenRange()
     const buffers = this.queued
@@ -265,11 +274,16 @@ export class Spool implements BatchJournal {
   bytes = 0
   private brokenUntil = 0
 
+  /** Synchronized writes a segment may have running at once (see DEFAULT_SPOOL_WRITES_IN_FLIGHT). */
+  readonly writesInFlight: number
+
   constructor(
     directory: string = DEFAULT_SPOOL_DIRECTORY,
     private readonly events: SpoolEvents = { onError() {} },
+    options: SpoolOptions = {},
   ) {
     this.directory = resolve(directory)
+    this.writesInFlight = positiveInteger('writesInFlight', options.writesInFlight, DEFAULT_SPOOL_WRITES_IN_FLIGHT)
   }
 
   available(): boolean {

@@ -134,6 +134,29 @@ t.test('a request split over two batches is joined across a restart, exactly onc
   t.match(server.tailer!.report, { events: 3, duplicates: 0, incomplete: 0 }, 'the restart re-read batch 1 without handing request 1 out again')
 })
 
+t.test('a batch waiting for a gap stays in sight of later looks more than a day after it started (lag, then ingest once the gap is given up)', async (t) => {
+  const dir = tempDir(t)
+  const token = 'SrvTokC1'
+  writeBatch(dir, { serverToken: token, batchNumber: 1, startTime: T0 }, rawEvents([{ reqId: 1, time: T0, body: jsonBody([ev('first')]) }]))
+  // Batch 2 never arrives; batch 3 waits for it.
+  writeBatch(dir, { serverToken: token, batchNumber: 3, startTime: T0 + 200_000 }, rawEvents([
+    { reqId: 9, time: T0 + 200_000, body: jsonBody([ev('maybe-partial')]) },
+    { reqId: 10, time: T0 + 261_000, body: jsonBody([ev('third')]) },
+  ]))
+  let clock = T0 + 3 * 86_400_000 // three days later: past the one-day relist window of later looks
+  const gapWaitMs = 5 * 86_400_000
+  const { server, url } = await tailingServer(t, join(tempDir(t), 'events.duckdb'), { source: new DirectorySource(dir), intervalMs: 20, gapWaitMs, now: () => clock })
+  await caughtUp(server)
+  await caughtUp(server)
+  const lag = /events_tail_lag_seconds (\d+)/.exec(await server.metrics.render())?.[1]
+  t.ok(Number(lag) > 2 * 86_400, `the awaited batch still counts in the lag after several looks (${lag} s)`)
+  t.same((await readEvents(url, 'b')).map((e) => e.key), ['first'])
+  clock += gapWaitMs // the wait for batch 2 is over
+  await caughtUp(server)
+  t.same((await readEvents(url, 'b')).map((e) => e.key).sort(), ['first', 'third'], 'batch 3 is ingested once the gap is given up (its first request possibly partial)')
+  t.match(server.tailer!.report, { missingBatches: 1, possiblyPartial: 1 })
+})
+
 t.test('damage, undecodable requests and missing batches are skipped, counted, and kept where a user can see them', async (t) => {
   const dir = tempDir(t)
   const token = 'SrvTokB1'

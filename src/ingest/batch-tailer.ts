@@ -170,6 +170,8 @@ export class BatchTailer {
   private readonly servers = new Map<string, ServerState>()
   private readonly reportedForeignKeys = new Set<string>()
   private listedOnce = false
+  /** Start time of the oldest batch the last look listed and left for later, if any. */
+  private oldestPendingStart: number | undefined
   private stopped = false
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> | undefined
@@ -236,8 +238,10 @@ export class BatchTailer {
   private async pollOnce(): Promise<void> {
     this.report.polls++
     const { since } = this.options
-    // The first look lists everything in range; later ones the recent day folders (a batch landing more than a day late is found at the next start).
-    const from = this.listedOnce ? Math.max(since ?? 0, this.now() - DEFAULT_TAIL_RELIST_MS) : since
+    // The first look lists everything in range; later ones the recent day folders (a batch landing more than a day late is found at the next start),
+    // and never less than reaches the oldest batch the last look left pending (one waiting for a gap would otherwise drop out of sight a day after it started).
+    const recent = Math.min(this.now() - DEFAULT_TAIL_RELIST_MS, this.oldestPendingStart ?? Infinity)
+    const from = this.listedOnce ? Math.max(since ?? 0, recent) : since
     let batches: PlannedBatch[]
     try {
       const plan = await planBatches(this.options.source, { ...(from !== undefined ? { from } : {}), marginMs: this.marginMs })
@@ -269,6 +273,7 @@ export class BatchTailer {
       for (const batch of pending) oldestPending = Math.min(oldestPending ?? batch.startTime, batch.startTime)
       i = j
     }
+    this.oldestPendingStart = oldestPending
     this.options.observer?.tailLag?.(oldestPending === undefined ? 0 : Math.max(0, (this.now() - oldestPending) / 1000))
   }
 

@@ -330,14 +330,10 @@ export class OpenBatch {
   }
 
   /**
-   * Resolves once every event written to this batch so far is durable in the
-   * journal. Without a journal there is nothing to wait for.
+   * Calls `done` once every event written to this batch so far is durable in the journal (at once
+   * without a journal), or with the error if it cannot be. A callback, not a promise: it runs per
+   * request on ack=spool's hot path.
    */
-  commit(): Promise<void> {
-    return new Promise((resolve, reject) => this.whenCommitted((error) => (error ? reject(error) : resolve())))
-  }
-
-  /** commit() as a callback (no promise per request): called once, with the error if the events cannot be made durable. */
   whenCommitted(done: (error?: Error) => void): void {
     if (this.journalError) return done(this.journalError)
     const segment = this.segment

@@ -107,10 +107,10 @@ export async function runClusterPrimary(options: ClusterOptions): Promise<number
     })
   })
 
-  let startFailure: WorkerStartFailureMessage | undefined
+  let startFailureReported = false
   function startFailed(message: WorkerStartFailureMessage): void {
-    if (startFailure) return
-    startFailure = message
+    if (startFailureReported) return
+    startFailureReported = true
     options.onStartFailure(message.message)
     worstExitCode = Math.max(worstExitCode, message.exitCode)
     giveUp(message.message)

@@ -139,8 +139,8 @@ class SpoolSegment implements JournalSegment {
     this.scheduleRound()
   }
 
-  // Pipelined group commit: whatever was queued when a write starts is written together, and a
-  // next write starts while one runs. Requests ending in the same loop turn share a write.
+  // Group commit: whatever was queued when a write starts is written together (with more than one
+  // write in flight, a next one starts while one runs). Requests ending in the same loop turn share a write.
   private scheduleRound(): void {
     if (this.roundScheduled) return
     this.roundScheduled = true
@@ -228,10 +228,10 @@ class SpoolSegment implements JournalSegment {
  */
 function segmentHeader(content: Buffer, fileName: string): { key: string; bytes: number } | undefined {
   const fromName = keyOfFileName(fileName)
+  const expected = fromName === undefined ? undefined : Buffer.from(`${SPOOL_MAGIC}${fromName}\n`)
   // The header is written by the first round (alone in flight), like the events: a crash before it
   // completed leaves a part of it, maybe followed by zeros, and nothing acknowledged.
-  if (fromName !== undefined) {
-    const expected = Buffer.from(`${SPOOL_MAGIC}${fromName}\n`)
+  if (fromName !== undefined && expected) {
     let matched = 0
     while (matched < content.byteLength && matched < expected.byteLength && content[matched] === expected[matched]) matched++
     if (matched < expected.byteLength && content.subarray(matched).every((byte) => byte === 0)) return { key: fromName, bytes: content.byteLength }
@@ -240,9 +240,7 @@ function segmentHeader(content: Buffer, fileName: string): { key: string; bytes:
   const newline = content.indexOf(0x0a, SPOOL_MAGIC.length)
   const key = newline > 0 ? content.subarray(SPOOL_MAGIC.length, newline).toString() : ''
   if (parseObjectKey(key)) return { key, bytes: newline + 1 }
-  if (fromName === undefined) return undefined
-  const expected = Buffer.from(`${SPOOL_MAGIC}${fromName}\n`)
-  if (!content.subarray(0, expected.byteLength).equals(expected)) return undefined
+  if (fromName === undefined || !expected || !content.subarray(0, expected.byteLength).equals(expected)) return undefined
   return { key: fromName, bytes: expected.byteLength }
 }
 
